@@ -1,0 +1,1 @@
+"""Indexing: load articles, clean them, chunk them and store them in Chroma."""

@@ -1,0 +1,115 @@
+"""`python -m index add|list|remove|stats`: manage the article store from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
+
+from index.settings import STORE_SETTINGS, SettingError, describe, read_settings
+
+USAGE_EXAMPLES = """examples:
+  python -m index add data/samples notes.md feed.jsonl
+  python -m index list
+  python -m index remove 001_6af38f333212537e-2e53bb0c
+  python -m index stats --chroma-url http://127.0.0.1:8000
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
+    common.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
+    parser = argparse.ArgumentParser(
+        prog="python -m index", description="Index articles into the Chroma store.",
+        epilog=USAGE_EXAMPLES + "\nsettings:\n" + describe(STORE_SETTINGS),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    add = commands.add_parser("add", parents=[common], help="add or update articles")
+    add.add_argument("paths", nargs="+", metavar="PATH",
+                     help="files or folders of .txt, .md, .html, .htm, .jsonl")
+    commands.add_parser("list", parents=[common], help="list stored articles")
+    remove = commands.add_parser("remove", parents=[common], help="remove an article")
+    remove.add_argument("doc_id", metavar="DOC_ID")
+    commands.add_parser("stats", parents=[common], help="show store statistics")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from index.store import StoreError
+    from index.embed import ModelError
+
+    try:
+        settings = read_settings(STORE_SETTINGS)
+        return COMMANDS[args.command](args, settings)
+    except (SettingError, StoreError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+
+
+def _open(args: argparse.Namespace, settings: dict[str, Any]) -> Any:
+    from index.embed import MODEL_NAME
+    from index.store import open_store
+
+    url = args.chroma_url or (None if args.store else settings["QA_CHROMA_URL"])
+    return open_store(args.store or settings["QA_STORE"], url, MODEL_NAME)
+
+
+def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from tqdm import tqdm
+
+    from index.add import add_paths
+    from index.embed import load_embedder
+
+    store = _open(args, settings)
+    embedder = load_embedder(settings["QA_EMBED_BATCH"])
+    started = time.perf_counter()
+    with tqdm(desc="indexing", unit=" chunks", disable=None, file=sys.stderr) as bar:
+        try:
+            report = add_paths(args.paths, store, embedder, on_chunks=bar.update)
+        except KeyboardInterrupt:
+            print("\ninterrupted: the articles written so far are stored; run the same "
+                  "command again to finish", file=sys.stderr)
+            return 130
+    for error in report.errors:
+        print(f"skipped {error}", file=sys.stderr)
+    print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
+    return 1 if report.errors else 0
+
+
+def cmd_list(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    articles = _open(args, settings).list_articles()
+    for a in articles:
+        print(f"{a.doc_id}\t{a.chunks} chunks\t{a.date or '-'}\t{a.title}\t{a.source}")
+    print(f"{len(articles)} articles", file=sys.stderr)
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    if _open(args, settings).remove(args.doc_id):
+        print(f"removed {args.doc_id}")
+        return 0
+    print(f"error: no article with id {args.doc_id!r}; `python -m index list` shows the ids",
+          file=sys.stderr)
+    return 1
+
+
+def cmd_stats(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+    from index.store import folder_size
+
+    store = _open(args, settings)
+    articles, chunks = store.count()
+    print(f"store     {store.location}")
+    print(f"articles  {articles}")
+    print(f"chunks    {chunks}")
+    if not (args.chroma_url or settings["QA_CHROMA_URL"]) or args.store:
+        print(f"disk      {folder_size(store.location) / 1e6:.1f} MB")
+    return 0
+
+
+COMMANDS = {"add": cmd_add, "list": cmd_list, "remove": cmd_remove, "stats": cmd_stats}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Add articles to the store: load -> clean -> chunk -> embed -> store, incrementally.
+
+An unchanged article (same content hash) is skipped, a changed one replaces its old chunks, and a
+file that can't be read is reported and skipped while the rest of the batch goes on. Chunks of
+several articles are embedded together, in batches, for throughput.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from index.chunk import chunk_article, content_hash
+from index.embed import WEIGHTS_SHA256, Embedder
+from index.load import load_paths
+from index.store import Store
+from index.types import Article, Chunk, LoadError
+
+
+@dataclass
+class AddReport:
+    """What an `add` did, for the summary line."""
+
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    chunks: int = 0
+    words: int = 0
+    errors: list[LoadError] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
+                f"{len(self.errors)} skipped; {self.chunks} chunks written")
+
+
+@dataclass(frozen=True)
+class _Job:
+    article: Article
+    chunks: list[Chunk]
+    content_hash: str
+    is_update: bool
+
+
+def add_paths(
+    paths: list[str],
+    store: Store,
+    embedder: Embedder,
+    batch_chunks: int = 256,
+    on_chunks: Callable[[int], None] = lambda n: None,
+) -> AddReport:
+    """Index the files and folders in `paths`; `on_chunks` hears how many chunks were written."""
+    report = AddReport()
+    seen: set[str] = set()
+    pending: list[_Job] = []
+    for articles, errors in load_paths(paths):
+        report.errors += errors
+        for article in articles:
+            if article.doc_id in seen:
+                report.errors.append(LoadError(article.source, f"duplicate article id "
+                                               f"{article.doc_id!r}; the first one was kept"))
+                continue
+            seen.add(article.doc_id)
+            if job := plan(article, store, embedder, report):
+                pending.append(job)
+            if sum(len(j.chunks) for j in pending) >= batch_chunks:
+                on_chunks(write(pending, store, embedder, report))
+                pending = []
+    on_chunks(write(pending, store, embedder, report))
+    return report
+
+
+def plan(article: Article, store: Store, embedder: Embedder,
+         report: AddReport) -> _Job | None:
+    """Chunk an article unless the store already holds this exact version."""
+    digest = content_hash(article, WEIGHTS_SHA256)
+    stored = store.stored_hash(article.doc_id)
+    if stored == digest:
+        report.unchanged += 1
+        return None
+    chunks = chunk_article(article, embedder.count_tokens)
+    return _Job(article, chunks, digest, is_update=stored is not None)
+
+
+def write(jobs: list[_Job], store: Store, embedder: Embedder, report: AddReport) -> int:
+    """Embed the jobs' chunks in one call, then store article by article."""
+    vectors = embedder.embed_documents([c.embed_text for j in jobs for c in j.chunks])
+    offset = 0
+    for job in jobs:
+        store.put(job.article, job.chunks, vectors[offset : offset + len(job.chunks)],
+                  job.content_hash)
+        offset += len(job.chunks)
+        report.updated += job.is_update
+        report.new += not job.is_update
+        report.chunks += len(job.chunks)
+        report.words += len(job.article.text.split())
+    return offset

