@@ -38,8 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from index.store import StoreError
     from index.embed import ModelError
+    from index.store import StoreError
 
     try:
         settings = read_settings(STORE_SETTINGS)

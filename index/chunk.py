@@ -58,7 +58,9 @@ def sentence_pieces(text: str, count_tokens: TokenCounter, size: int) -> list[Pi
     return pieces
 
 
-def pack_words(text: str, start: int, end: int, count_tokens: TokenCounter, size: int) -> list[Piece]:
+def pack_words(
+    text: str, start: int, end: int, count_tokens: TokenCounter, size: int
+) -> list[Piece]:
     """Cut text[start:end] between words into pieces of at most `size` tokens."""
     pieces: list[Piece] = []
     first, last, total = start, start, 0
@@ -71,7 +73,9 @@ def pack_words(text: str, start: int, end: int, count_tokens: TokenCounter, size
     return pieces
 
 
-def word_pieces(text: str, start: int, end: int, count_tokens: TokenCounter, size: int) -> list[Piece]:
+def word_pieces(
+    text: str, start: int, end: int, count_tokens: TokenCounter, size: int
+) -> list[Piece]:
     """Each word of text[start:end]; a word over `size` tokens is cut every `size` characters
     (a word piece covers at least one character, so each cut fits)."""
     words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]

@@ -93,7 +93,9 @@ def load_embedder(batch_size: int = 64, path: Path | None = None) -> MiniLMEmbed
     path = path or model_path()
     check_weights(path)
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
 
+    transformers_logging.disable_progress_bar()
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     model.max_seq_length = MAX_TOKENS
     return MiniLMEmbeddings(model, batch_size)

@@ -93,8 +93,8 @@ def parse_plain(text: str, path: Path) -> Article:
     meta, body = _front_matter(text)
     body = clean_text(body)
     title = meta.get("title") or _title_line(body) or _humanize(path.stem) or _lead(body)
-    return Article(file_doc_id(path), title, body, str(path.resolve()), normalize_date(meta.get("date", "")),
-                   meta.get("author", ""))
+    date, author = normalize_date(meta.get("date", "")), meta.get("author", "")
+    return Article(file_doc_id(path), title, body, str(path.resolve()), date, author)
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:

@@ -19,6 +19,7 @@ from index.types import Article, Chunk
 
 CHUNKS = "qa_chunks"
 ARTICLES = "qa_articles"
+Row = tuple[str, str, dict[str, Any]]  # id, document, metadata
 PAGE = 5000  # records per read, to keep memory flat on large stores
 
 
@@ -110,7 +111,7 @@ class Store:
         found = self.articles.get(ids=[doc_id], include=["documents"])
         return str(found["documents"][0]) if found["ids"] else None
 
-    def iter_chunks(self) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def iter_chunks(self) -> Iterator[Row]:
         """(chunk_id, text, metadata) of every stored chunk."""
         return self._pages(self.chunks, ["documents", "metadatas"])
 
@@ -118,7 +119,7 @@ class Store:
         """(articles, chunks)."""
         return self.articles.count(), self.chunks.count()
 
-    def _pages(self, collection: Any, include: list[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def _pages(self, collection: Any, include: list[str]) -> Iterator[Row]:
         offset = 0
         while True:
             page = collection.get(include=include, limit=PAGE, offset=offset)

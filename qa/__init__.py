@@ -1,0 +1,1 @@
+"""Question answering: retrieve passages from the store and answer with cited quotes."""

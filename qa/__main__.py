@@ -1,0 +1,77 @@
+"""`python -m qa ask "QUESTION"`: answer from the store with cited passages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from index.settings import SettingError, describe, read_settings
+from qa.settings import ALL_SETTINGS
+from qa.types import Answer
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m qa", description="Answer questions from the indexed articles.",
+        epilog="settings:\n" + describe(ALL_SETTINGS),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    ask = commands.add_parser("ask", help="answer one question")
+    ask.add_argument("question", metavar="QUESTION")
+    ask.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
+    ask.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
+    ask.add_argument("--k", type=int, help="passages to retrieve (default: $QA_K or 5)")
+    ask.add_argument("--source", action="append", default=[],
+                     help="only this source (path, url or doc id); repeatable")
+    ask.add_argument("--date-from", default="", help="only articles dated on/after YYYY[-MM[-DD]]")
+    ask.add_argument("--date-to", default="", help="only articles dated on/before YYYY[-MM[-DD]]")
+    ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from index.embed import ModelError
+    from index.store import StoreError
+    from qa.errors import QAError
+
+    try:
+        result = ask(args, read_settings(ALL_SETTINGS))
+    except (SettingError, StoreError, ModelError, QAError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json
+          else render_text(result))
+    return 0
+
+
+def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Answer:
+    from qa.retrieve import Filters
+    from qa.service import Service, check_question
+
+    check_question(args.question, settings["QA_MAX_QUESTION_CHARS"])
+    filters = Filters(tuple(args.source), args.date_from, args.date_to)
+    filters.bounds()
+    if args.k is not None and args.k <= 0:
+        raise ValueError(f"--k must be a positive number, got {args.k}")
+    url = args.chroma_url or (None if args.store else settings["QA_CHROMA_URL"])
+    service = Service.open(args.store or settings["QA_STORE"], url, settings)
+    return service.ask(args.question, k=args.k, filters=filters)
+
+
+def render_text(result: Answer) -> str:
+    lines = [result.answer, ""]
+    for c in result.citations:
+        lines.append(f"[{c.n}] {c.title} ({c.date or 'undated'}) {c.source}")
+        lines.append(f"    “{c.quote}” (characters {c.start}-{c.end})")
+    if not result.answerable and result.passages:
+        lines.append("Nearest passages:")
+        for p in result.passages:
+            lines.append(f"  - {p.title}: {p.text[:160]}…")
+    return "\n".join(lines).rstrip()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

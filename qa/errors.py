@@ -1,0 +1,18 @@
+"""Errors of answering, with messages meant for the person asking.
+
+    QAError           anything the asker can fix
+    ├── BadQuestion   empty or too long
+    └── EmptyStore    nothing indexed yet
+"""
+
+
+class QAError(Exception):
+    """A problem the asker can fix; str() is the message to show."""
+
+
+class BadQuestion(QAError):
+    """The question is empty or too long."""
+
+
+class EmptyStore(QAError):
+    """The store has no articles yet."""

@@ -1,0 +1,45 @@
+"""Prompt and message templates: text files in `prompts/` with named `{variables}`."""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from dataclasses import dataclass
+from pathlib import Path
+
+PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+
+
+class TemplateError(KeyError):
+    """A template is missing, or a variable it names was not given."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+@dataclass(frozen=True)
+class Template:
+    name: str
+    text: str
+
+    @property
+    def variables(self) -> frozenset[str]:
+        return frozenset(f for _, f, _, _ in string.Formatter().parse(self.text) if f)
+
+    @property
+    def sha(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()[:12]
+
+    def render(self, **values: object) -> str:
+        missing = sorted(self.variables - values.keys())
+        if missing:
+            names = ", ".join(missing)
+            raise TemplateError(f"Template {self.name!r} is missing variables: {names}")
+        return self.text.format(**values)
+
+
+def load_template(name: str, directory: Path = PROMPTS_DIR) -> Template:
+    path = directory / f"{name}.txt"
+    if not path.is_file():
+        raise TemplateError(f"No template {name!r} in {directory}")
+    return Template(name, path.read_text(encoding="utf-8").strip())

@@ -1,0 +1,60 @@
+"""The data at the seams of answering: `Passage` in, `Answer` with `Citation`s out.
+
+`Answer.to_dict()` is the one JSON shape shared by `python -m qa ask --json`, the HTTP API and the
+Python client.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Passage:
+    """A retrieved chunk: `text == article_text[start:end]`."""
+
+    doc_id: str
+    chunk_id: str
+    title: str
+    source: str
+    date: str
+    text: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Citation:
+    """Citation [n]: the exact `quote == article_text[start:end]` from one passage."""
+
+    n: int
+    doc_id: str
+    chunk_id: str
+    title: str
+    source: str
+    date: str
+    quote: str
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    answer: str
+    answerable: bool
+    citations: tuple[Citation, ...] = ()
+    passages: tuple[Passage, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        cited = {c.chunk_id for c in self.citations}
+        return {
+            "question": self.question,
+            "answer": self.answer,
+            "answerable": self.answerable,
+            "citations": [asdict(c) for c in self.citations],
+            "passages": [{**asdict(p), "cited": p.chunk_id in cited} for p in self.passages],
+        }

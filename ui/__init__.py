@@ -1,0 +1,1 @@
+"""The browser chat: Gradio wiring over `qa`, nothing else."""
