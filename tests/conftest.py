@@ -49,6 +49,13 @@ def embedder():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
+def use_model(monkeypatch: pytest.MonkeyPatch, embedder) -> None:  # type: ignore[no-untyped-def]
+    """Make the CLIs reuse the session's model instead of loading it again."""
+    monkeypatch.setattr("qa.service.load_embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("index.embed.load_embedder", lambda *a, **k: embedder)
+
+
+@pytest.fixture
 def fake_embedder():  # type: ignore[no-untyped-def]
     from tests.fakes import FakeEmbedder
 

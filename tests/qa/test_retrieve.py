@@ -1,0 +1,77 @@
+"""Hybrid retrieval: RRF fusion, BM25, filters, through a real Chroma store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from langchain_core.documents import Document
+
+from index.add import add_paths
+from index.store import open_store
+from qa.lexical import BM25, analyze
+from qa.retrieve import FilterError, Filters, fuse, hybrid_retriever, load_corpus
+from tests.conftest import write
+
+
+def doc(chunk_id: str) -> Document:
+    meta = {"doc_id": chunk_id[0], "start": 0, "end": 1, "title": "", "source": "", "date": ""}
+    return Document(page_content=chunk_id, metadata=meta, id=chunk_id)
+
+
+def test_rrf_prefers_what_both_lists_rank_high() -> None:
+    fused = fuse({"dense": [doc("a1"), doc("b1"), doc("c1")],
+                  "lexical": [doc("b1"), doc("d1"), doc("a1")]}, k=3)
+    assert [p.chunk_id for p in fused] == ["b1", "a1", "d1"]
+    assert fused[0].score == pytest.approx(1 / 61 + 1 / 62, abs=1e-6)
+
+
+def test_analyzer_stems_and_drops_stop_words() -> None:
+    assert analyze("The agents were killed in ambushes") == ["agent", "kill", "ambush"]
+
+
+def test_bm25_ranks_the_rarer_match_first() -> None:
+    bm25 = BM25(["the cat sat", "the dog sat", "a cat and a dog and a cat"])
+    assert [i for i, _ in bm25.top("cat", 3)] == [2, 0]
+    assert bm25.idf("sat") < bm25.idf("and") or bm25.idf("sat") == bm25.idf("cat")
+    assert bm25.top("zebra", 3) == []
+
+
+@pytest.mark.parametrize("filters, where", [
+    (Filters(), None),
+    (Filters(date_from="2010"), {"date_num": {"$gte": 20100000}}),
+    (Filters(date_from="2010-02", date_to="2011"),
+     {"$and": [{"date_num": {"$gte": 20100200}}, {"date_num": {"$lte": 20111299}}]}),
+])
+def test_filters_become_chroma_where_clauses(filters: Filters, where: object) -> None:
+    assert filters.where() == where
+
+
+def test_bad_dates_are_named() -> None:
+    with pytest.raises(FilterError, match="date_to must look like YYYY"):
+        Filters(date_to="yesterday").where()
+
+
+@pytest.fixture
+def dated_store(tmp_path: Path, fake_embedder):  # type: ignore[no-untyped-def]
+    for name, date in [("storm", "2010-05-01"), ("flood", "2012-07-15"), ("drought", "")]:
+        front = f"---\ntitle: {name}\ndate: {date}\n---\n" if date else ""
+        write(tmp_path / "a" / f"{name}.md",
+              f"{front}The {name} hit the valley town. Farmers lost crops to the {name}.")
+    store = open_store(str(tmp_path / "store"), None, "fake")
+    add_paths([str(tmp_path / "a")], store, fake_embedder)
+    return store
+
+
+def test_hybrid_retrieval_honours_source_and_date_filters(dated_store, fake_embedder) -> None:  # type: ignore[no-untyped-def]
+    corpus = load_corpus(dated_store)
+
+    def titles(filters: Filters) -> set[str]:
+        retriever = hybrid_retriever(dated_store, corpus, fake_embedder, k=5, filters=filters)
+        return {p.title for p in retriever.invoke("Which town did the storm hit?")}
+
+    assert titles(Filters()) == {"storm", "flood", "drought"}
+    assert titles(Filters(date_from="2011")) == {"flood"}
+    assert titles(Filters(date_to="2011-12-31")) == {"storm"}
+    storm_id = next(a.doc_id for a in dated_store.list_articles() if a.title == "storm")
+    assert titles(Filters(sources=(storm_id,))) == {"storm"}
