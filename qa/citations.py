@@ -6,6 +6,7 @@ text `article_text[start:end]`. It does not judge whether a quote supports a cla
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from qa.types import Citation, Passage
@@ -22,7 +23,7 @@ class Quoted(Protocol):
     def score(self) -> float: ...
 
 
-def cite(sentences: list[Quoted]) -> tuple[str, list[Citation]]:
+def cite(sentences: Sequence[Quoted]) -> tuple[str, list[Citation]]:
     """The answer text with a marker after each quote, and the citations, numbered in order."""
     citations: list[Citation] = []
     for group in merge_adjacent(reading_order(sentences)):
@@ -36,7 +37,7 @@ def cite(sentences: list[Quoted]) -> tuple[str, list[Citation]]:
     return text, citations
 
 
-def reading_order(sentences: list[Quoted]) -> list[Quoted]:
+def reading_order(sentences: Sequence[Quoted]) -> list[Quoted]:
     """Articles in order of their best sentence; sentences of one article in text order."""
     rank: dict[str, int] = {}
     for s in sentences:

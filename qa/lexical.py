@@ -46,18 +46,21 @@ class BM25:
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
         docs = [Counter(analyze(t)) for t in texts]
         self.vocab: dict[str, int] = {}
-        rows, cols, tfs = [], [], []
-        for row, counts in enumerate(docs):
-            for term, tf in counts.items():
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        for row, terms in enumerate(docs):
+            for term, count in terms.items():
                 rows.append(row)
                 cols.append(self.vocab.setdefault(term, len(self.vocab)))
-                tfs.append(tf)
+                counts.append(count)
         self.size = len(texts)
         lengths = np.array([sum(c.values()) for c in docs], dtype=np.float32)
         df = np.bincount(np.array(cols, dtype=np.int64), minlength=len(self.vocab))
         self._idf = np.log1p((self.size - df + 0.5) / (df + 0.5)).astype(np.float32)
-        tf = np.array(tfs, dtype=np.float32)
-        norm = k1 * (1 - b + b * lengths[rows] / max(float(lengths.mean()) if self.size else 1, 1))
+        tf = np.array(counts, dtype=np.float32)
+        mean_length = max(float(lengths.mean()) if self.size else 1.0, 1.0)
+        norm = k1 * (1 - b + b * lengths[rows] / mean_length)
         weights = self._idf[cols] * tf * (k1 + 1) / (tf + norm)
         shape = (self.size, len(self.vocab))
         self.matrix = sparse.csc_matrix((weights, (rows, cols)), shape=shape, dtype=np.float32)

@@ -60,8 +60,10 @@ class Filters:
         if self.sources and not {meta.get("source"), meta.get("doc_id")} & set(self.sources):
             return False
         low, high = self.bounds()
+        if low is None and high is None:
+            return True
         number = meta.get("date_num")
-        if (low is not None or high is not None) and number is None:
+        if number is None:
             return False
         return (low is None or number >= low) and (high is None or number <= high)
 
