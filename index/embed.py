@@ -82,7 +82,7 @@ class MiniLMEmbeddings(Embeddings):
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces per text, without the two special tokens the model adds."""
-        encoded = self.model.tokenizer(texts, add_special_tokens=False)["input_ids"]
+        encoded = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
 
