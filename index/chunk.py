@@ -88,7 +88,7 @@ def word_pieces(
 
 def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
     """Group consecutive pieces up to `size` tokens; a group repeats the previous group's last
-    piece when that piece is short (under a third of `size`), for context across the cut."""
+    piece when that piece is short (under a third of `size`) and fits beside the next one."""
     groups: list[tuple[int, int]] = []
     i = 0
     while i < len(pieces):
@@ -99,7 +99,8 @@ def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
         groups.append((i, j))
         if j == len(pieces):
             break
-        overlap = j - 1 > i and pieces[j - 1][2] < size // 3
+        tail = pieces[j - 1][2]
+        overlap = j - 1 > i and tail < size // 3 and tail + pieces[j][2] <= size
         i = j - 1 if overlap else j
     return groups
 

@@ -76,7 +76,7 @@ def read_text(path: Path) -> tuple[str, str]:
         return "", "binary file (contains NUL bytes), not text"
     for encoding in ("utf-8-sig", "cp1252"):
         try:
-            return raw.decode(encoding), ""
+            return raw.decode(encoding).replace("\r\n", "\n"), ""
         except UnicodeDecodeError:
             continue
     return "", "not UTF-8 and not decodable as Windows-1252 either"
@@ -173,7 +173,8 @@ def parse_jsonl(text: str, path: str) -> Loaded:
     """One article per line: id, text, and optional title, url, date, author."""
     articles: list[Article] = []
     errors: list[LoadError] = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    # split on "\n" only: JSON strings may hold U+2028 and U+0085, which splitlines() breaks on
+    for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
             result = _jsonl_article(line, path)
             if isinstance(result, str):

@@ -81,7 +81,11 @@ class Store:
 
     def put(self, article: Article, chunks: list[Chunk], vectors: list[list[float]],
             content_hash: str) -> None:
-        """Write the chunks, drop the article's stale ones, then mark the article complete."""
+        """Mark the article incomplete, write its chunks, drop its stale ones, mark it complete."""
+        found = self.articles.get(ids=[article.doc_id], include=["metadatas"])
+        if found["ids"]:
+            incomplete = {**found["metadatas"][0], "content_hash": ""}
+            self.articles.update(ids=[article.doc_id], metadatas=[incomplete])
         old = set(self.chunks.get(where={"doc_id": article.doc_id}, include=[])["ids"])
         step = self.client.get_max_batch_size()
         for i in range(0, len(chunks), step):

@@ -1,0 +1,224 @@
+"""Loading .txt, .md, .html and .jsonl files into articles, and bad input into LoadErrors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index.load import expand_paths, file_doc_id, load_file, load_paths, read_text
+from index.sentences import split_sentences
+from index.types import Article, LoadError
+from tests.conftest import SAMPLES, write
+
+
+def one(path: Path) -> Article:
+    articles, errors = load_file(path)
+    assert errors == [] and len(articles) == 1
+    return articles[0]
+
+
+def error_of(path: Path) -> str:
+    articles, errors = load_file(path)
+    assert articles == [] and len(errors) == 1 and errors[0].path == str(path)
+    return errors[0].reason
+
+
+# --- .txt titles -------------------------------------------------------------------------------
+
+
+def test_txt_title_is_a_first_line_followed_by_a_blank_line(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "0a1b2c.txt", "My Title\n\nFirst sentence. Second one."))
+    assert article.title == "My Title"
+    assert article.text == "My Title\n\nFirst sentence. Second one."
+    assert article.source == str((tmp_path / "0a1b2c.txt").resolve())
+
+
+def test_txt_title_comes_from_a_wordy_file_name(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "drug-war_update.txt", "First sentence.\n\nSecond one."))
+    assert article.title == "drug war update"
+
+
+def test_txt_title_falls_back_to_the_lead_sentence(tmp_path: Path) -> None:
+    assert one(write(tmp_path / "0a1b2c.txt", "Short lead here. More.")).title == "Short lead here."
+
+
+def test_sample_titles() -> None:
+    assert one(SAMPLES / "001_6af38f333212537e.txt").title == (
+        "WikiLeaks Cables Reveal Unease Over Mexican Drug War")
+    assert one(SAMPLES / "000_b1f5c98873b2f0c9.txt").title == (
+        "Because the update was late last week, it's two weeks worth of …")
+
+
+# --- .md -----------------------------------------------------------------------------------------
+
+FRONT_MATTER = ('---\ntitle: "Front: Matter Title"\ndate: 2011-02-17T08:00:00Z\n'
+                "author: Ann Author\n---\n# A Heading\n\nBody text here.\n")
+
+
+def test_md_front_matter_gives_title_date_and_author(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "0a1b2c.md", FRONT_MATTER))
+    assert (article.title, article.date, article.author) == (
+        "Front: Matter Title", "2011-02-17", "Ann Author")
+    assert article.text == "# A Heading\n\nBody text here."
+
+
+def test_md_heading_is_the_title(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "0a1b2c.md", "# The Heading\n\nBody text here."))
+    assert article.title == "The Heading"
+
+
+def test_md_front_matter_with_windows_line_ends(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "0a1b2c.md", FRONT_MATTER.replace("\n", "\r\n").encode()))
+    assert (article.title, article.date, article.author) == (
+        "Front: Matter Title", "2011-02-17", "Ann Author")
+    assert "author:" not in article.text
+
+
+# --- .html ---------------------------------------------------------------------------------------
+
+HTML = """<!doctype html><html><head>
+<title>Page Title</title>
+<meta name="author" content="Ann Author">
+<meta property="article:published_time" content="2011-02-17T08:00:00+00:00">
+<style>.x { color: red }</style><script>var tracking = "SCRIPT TEXT";</script>
+</head><body>
+<nav>Home | NAV TEXT</nav>
+<article><h1>Article Heading</h1>
+<p>Read <a href="/r">the full <b>report</b></a> now. It is long.</p>
+<p>Second paragraph.</p></article>
+<footer>FOOTER TEXT</footer>
+</body></html>"""
+
+
+def test_html_title_meta_and_text(tmp_path: Path) -> None:
+    article = one(write(tmp_path / "page.html", HTML))
+    assert (article.title, article.author, article.date) == ("Page Title", "Ann Author",
+                                                             "2011-02-17")
+    for dropped in ("SCRIPT TEXT", "color: red", "NAV TEXT", "FOOTER TEXT"):
+        assert dropped not in article.text
+    assert article.text == "Article Heading\n\nRead the full report now. It is long.\n\n" \
+                           "Second paragraph."
+
+
+def test_html_inline_tags_do_not_split_a_sentence(tmp_path: Path) -> None:
+    text = one(write(tmp_path / "page.html", HTML)).text
+    assert "Read the full report now." in [text[a:b] for a, b in split_sentences(text)]
+
+
+def test_html_title_falls_back_to_h1(tmp_path: Path) -> None:
+    html = HTML.replace("<title>Page Title</title>", "")
+    assert one(write(tmp_path / "page.htm", html)).title == "Article Heading"
+
+
+# --- .jsonl --------------------------------------------------------------------------------------
+
+
+def jsonl(*records: object) -> str:
+    return "".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in records)
+
+
+def test_jsonl_records_become_articles(tmp_path: Path) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl(
+        {"id": "a1", "title": "First", "text": "Text one.", "url": "https://example.org/a1",
+         "date": "2011-02-17T08:00:00Z", "author": "Ann"},
+        {"id": 7, "text": "Text two."}))
+    articles, errors = load_file(path)
+    assert errors == []
+    assert articles == [
+        Article("a1", "First", "Text one.", "https://example.org/a1", "2011-02-17", "Ann"),
+        Article("7", "", "Text two.", f"{path}#7", "", ""),
+    ]
+
+
+def test_jsonl_bad_line_is_reported_and_the_others_load(tmp_path: Path) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl(
+        {"id": "a", "text": "One."}, "{not json", {"id": "c", "text": "Three."}))
+    articles, errors = load_file(path)
+    assert [a.doc_id for a in articles] == ["a", "c"]
+    assert len(errors) == 1 and errors[0].reason.startswith("malformed JSONL line 2: not JSON")
+
+
+@pytest.mark.parametrize(
+    ("record", "reason"),
+    [({"text": "No id."}, "malformed JSONL line 1: missing 'id'"),
+     ({"id": "a", "title": "No text"}, "malformed JSONL line 1: article 'a' has no 'text'"),
+     (["a", "list"], "malformed JSONL line 1: expected a JSON object")],
+    ids=["no-id", "no-text", "not-object"],
+)
+def test_jsonl_records_without_id_or_text(tmp_path: Path, record: object, reason: str) -> None:
+    assert error_of(write(tmp_path / "feed.jsonl", jsonl(record))) == reason
+
+
+def test_jsonl_text_with_a_unicode_line_separator(tmp_path: Path) -> None:
+    line = json.dumps({"id": "a", "text": "Para one.\u2028Para two."}, ensure_ascii=False)
+    articles, errors = load_file(write(tmp_path / "feed.jsonl", line + "\n"))
+    assert errors == [] and [a.doc_id for a in articles] == ["a"]
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+def test_missing_path_is_an_error(tmp_path: Path) -> None:
+    missing = str(tmp_path / "nope.txt")
+    assert expand_paths([missing]) == ([], [LoadError(missing, "no such file or folder")])
+    assert list(load_paths([missing])) == [([], [LoadError(missing, "no such file or folder")])]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [(b"", "empty file"),
+     (b"  \n\t\n", "empty file"),
+     (b"text\x00\x01\x02more", "binary file (contains NUL bytes), not text"),
+     (b"Some text \x81\x8d\x8f\x90\x9d here. " * 3,
+      "not UTF-8 and not decodable as Windows-1252 either")],
+    ids=["empty", "whitespace", "binary", "undecodable"],
+)
+def test_unreadable_files(tmp_path: Path, content: bytes, reason: str) -> None:
+    path = write(tmp_path / "bad.txt", content)
+    assert read_text(path) == ("", reason)
+    assert error_of(path) == reason
+
+
+def test_windows_1252_text_is_decoded(tmp_path: Path) -> None:
+    path = write(tmp_path / "old.txt", b"Caf\xe9 \x93quoted\x94 text.")
+    assert read_text(path) == ("Café “quoted” text.", "")
+
+
+def test_unsupported_file_named_directly(tmp_path: Path) -> None:
+    path = write(tmp_path / "paper.pdf", b"%PDF-1.4")
+    assert error_of(path) == ("unsupported file type .pdf; expected one of "
+                              ".txt, .md, .html, .htm, .jsonl")
+
+
+def test_folders_are_walked_skipping_hidden_and_unsupported_files(tmp_path: Path) -> None:
+    for name in ["a.txt", "sub/deep/b.md", "sub/c.HTML", "paper.pdf", "notes.docx",
+                 ".hidden.txt", ".git/d.txt", "sub/.cache/e.txt"]:
+        write(tmp_path / name, "Some text.")
+    files, errors = expand_paths([str(tmp_path)])
+    assert errors == []
+    assert files == [tmp_path / "a.txt", tmp_path / "sub/c.HTML", tmp_path / "sub/deep/b.md"]
+    loaded = list(load_paths([str(tmp_path)]))
+    assert sum(len(articles) for articles, _ in loaded) == 3
+    assert all(errors == [] for _, errors in loaded)
+
+
+# --- doc ids -------------------------------------------------------------------------------------
+
+
+def test_doc_ids_are_stable_across_relative_paths(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "a" / "story.txt", "A story.")
+    monkeypatch.chdir(tmp_path)
+    ids = {one(Path(p)).doc_id for p in [str(path), "a/story.txt", "a/../a/story.txt"]}
+    monkeypatch.chdir(tmp_path / "a")
+    ids.add(one(Path("story.txt")).doc_id)
+    assert len(ids) == 1 and ids.pop().startswith("story-")
+
+
+def test_same_name_in_different_folders_gets_different_ids(tmp_path: Path) -> None:
+    first = write(tmp_path / "a" / "story.txt", "Same text.")
+    second = write(tmp_path / "b" / "story.txt", "Same text.")
+    assert file_doc_id(first) != file_doc_id(second)
+    assert one(first).doc_id != one(second).doc_id

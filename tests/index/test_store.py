@@ -1,0 +1,83 @@
+"""The Chroma store on its own: put, list, remove, and the embedding-model check."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from index.chunk import chunk_article
+from index.store import Store, StoredArticle, StoreError, open_store
+from index.types import Article
+from tests.fakes import FakeEmbedder
+
+ARTICLE = Article("doc-1", "A Title", "First sentence here. Second sentence here.\n\nThird one.",
+                  "/articles/doc-1.txt", "2011-02-17", "Ann Author")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    return open_store(str(tmp_path / "store"), None, "fake")
+
+
+def put(store: Store, article: Article, content_hash: str = "h1") -> int:
+    fake = FakeEmbedder()
+    chunks = chunk_article(article, fake.count_tokens, max_tokens=12, target_tokens=8)
+    store.put(article, chunks, fake.embed_documents([c.embed_text for c in chunks]), content_hash)
+    return len(chunks)
+
+
+def test_put_then_list_and_read_back(store: Store) -> None:
+    n = put(store, ARTICLE)
+    assert n > 1 and store.count() == (1, n)
+    assert store.list_articles() == [StoredArticle("doc-1", "A Title", "/articles/doc-1.txt",
+                                                   "2011-02-17", "Ann Author", n, "h1")]
+    assert store.stored_hash("doc-1") == "h1" and store.stored_hash("other") is None
+    assert store.article_text("doc-1") == ARTICLE.text
+
+
+def test_chunk_metadata_points_into_the_article(store: Store) -> None:
+    put(store, ARTICLE)
+    for _, text, meta in store.iter_chunks():
+        assert ARTICLE.text[meta["start"] : meta["end"]] == text
+        assert meta["doc_id"] == "doc-1" and meta["date_num"] == 20110217
+
+
+def test_put_again_replaces_stale_chunks(store: Store) -> None:
+    put(store, ARTICLE)
+    edited = replace(ARTICLE, text="Only one short sentence now.")
+    n = put(store, edited, "h2")
+    assert store.count() == (1, n)
+    assert [text for _, text, _ in store.iter_chunks()] == ["Only one short sentence now."]
+
+
+def test_remove(store: Store) -> None:
+    put(store, ARTICLE)
+    put(store, replace(ARTICLE, doc_id="doc-2"))
+    assert store.remove("doc-1") is True
+    assert [a.doc_id for a in store.list_articles()] == ["doc-2"]
+    assert {meta["doc_id"] for _, _, meta in store.iter_chunks()} == {"doc-2"}
+    assert store.remove("doc-1") is False
+    assert store.remove("never-there") is False
+
+
+def test_store_persists_across_opens(tmp_path: Path) -> None:
+    n = put(open_store(str(tmp_path / "store"), None, "fake"), ARTICLE)
+    assert open_store(str(tmp_path / "store"), None, "fake").count() == (1, n)
+
+
+def test_a_store_built_with_another_model_is_refused(tmp_path: Path) -> None:
+    path = str(tmp_path / "store")
+    open_store(path, None, "a")
+    with pytest.raises(StoreError) as error:
+        open_store(path, None, "b")
+    assert "built with a, not b" in str(error.value) and path in str(error.value)
+    open_store(path, None, "a")  # the right model still opens it
+
+
+def test_an_unusable_store_folder_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="Cannot open the store folder"):
+        open_store(str(blocker / "store"), None, "fake")
