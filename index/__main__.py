@@ -7,7 +7,7 @@ import sys
 import time
 from typing import Any
 
-from index.settings import STORE_SETTINGS, SettingError, describe, read_settings
+from index.settings import STORE_SETTINGS, SettingError, describe, read_settings, store_location
 
 USAGE_EXAMPLES = """examples:
   python -m index add data/samples notes.md feed.jsonl
@@ -53,8 +53,7 @@ def _open(args: argparse.Namespace, settings: dict[str, Any]) -> Any:
     from index.embed import MODEL_NAME
     from index.store import open_store
 
-    url = args.chroma_url or (None if args.store else settings["QA_CHROMA_URL"])
-    return open_store(args.store or settings["QA_STORE"], url, MODEL_NAME)
+    return open_store(*store_location(args.store, args.chroma_url, settings), MODEL_NAME)
 
 
 def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
@@ -104,7 +103,7 @@ def cmd_stats(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     print(f"store     {store.location}")
     print(f"articles  {articles}")
     print(f"chunks    {chunks}")
-    if not (args.chroma_url or settings["QA_CHROMA_URL"]) or args.store:
+    if store_location(args.store, args.chroma_url, settings)[1] is None:
         print(f"disk      {folder_size(store.location) / 1e6:.1f} MB")
     return 0
 

@@ -219,13 +219,15 @@ def normalize_date(raw: str) -> str:
     return "-".join(part for part in match.groups() if part)
 
 
-def date_number(date: str) -> int | None:
-    """'2009-10-07' -> 20091007 and '2009' -> 20090000, for range filters; None if not ISO."""
-    match = _DATE.match(date)
+def date_number(date: str, upper: bool = False) -> int | None:
+    """'2009-10-07' -> 20091007 and '2009' -> 20090000 (or 20091299 as an upper bound), for
+    range filters; None if not ISO."""
+    match = _DATE.match(date.strip())
     if not match:
         return None
     year, month, day = match.groups()
-    return int(year) * 10000 + int(month or 0) * 100 + int(day or 0)
+    fill_month, fill_day = (12, 99) if upper else (0, 0)
+    return int(year) * 10000 + int(month or fill_month) * 100 + int(day or fill_day)
 
 
 def load_paths(paths: list[str]) -> Iterator[Loaded]:

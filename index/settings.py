@@ -62,6 +62,14 @@ def read_settings(
     return {s.key: s.read(env) for s in settings}
 
 
+def store_location(
+    store_flag: str | None, url_flag: str | None, settings: Mapping[str, Any]
+) -> tuple[str, str | None]:
+    """(folder, server url or None): flags beat settings, and --store beats QA_CHROMA_URL."""
+    url = url_flag or (None if store_flag else settings["QA_CHROMA_URL"])
+    return store_flag or settings["QA_STORE"], url
+
+
 def describe(settings: tuple[Setting, ...]) -> str:
     """A plain-text table of the settings, for --help and the README."""
     return "\n".join(f"{s.key:<18} default {s.default!r:<12} {s.help}" for s in settings)

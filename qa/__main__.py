@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from index.settings import SettingError, describe, read_settings
+from index.settings import SettingError, describe, read_settings, store_location
 from qa.settings import ALL_SETTINGS
 from qa.types import Answer
 
@@ -56,8 +56,7 @@ def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Answer:
     filters.bounds()
     if args.k is not None and args.k <= 0:
         raise ValueError(f"--k must be a positive number, got {args.k}")
-    url = args.chroma_url or (None if args.store else settings["QA_CHROMA_URL"])
-    service = Service.open(args.store or settings["QA_STORE"], url, settings)
+    service = Service.open(*store_location(args.store, args.chroma_url, settings), settings)
     return service.ask(args.question, k=args.k, filters=filters)
 
 

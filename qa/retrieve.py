@@ -19,6 +19,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
 
 from index.embed import Embedder
+from index.load import date_number
 from index.store import CHUNKS, Store
 from qa.lexical import BM25
 from qa.types import Passage
@@ -71,12 +72,10 @@ class Filters:
 def _date_bound(value: str, name: str, low: bool) -> int | None:
     if not value:
         return None
-    match = _DATE.match(value.strip())
-    if not match:
+    number = date_number(value, upper=not low) if _DATE.match(value.strip()) else None
+    if number is None:
         raise FilterError(f"{name} must look like YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
-    year, month, day = match.groups()
-    fill_month, fill_day = (0, 0) if low else (12, 99)
-    return int(year) * 10000 + int(month or fill_month) * 100 + int(day or fill_day)
+    return number
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from index.settings import SettingError, read_settings
+from index.settings import SettingError, read_settings, store_location
 from qa.errors import QAError
 from qa.settings import ALL_SETTINGS
 
@@ -24,8 +24,8 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = read_settings(ALL_SETTINGS)
-        url = args.chroma_url or (None if args.store else settings["QA_CHROMA_URL"])
-        service = Service.open(args.store or settings["QA_STORE"], url, settings)
+        location = store_location(args.store, args.chroma_url, settings)
+        service = Service.open(*location, settings)
     except (SettingError, StoreError, ModelError, QAError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
