@@ -8,6 +8,7 @@ the next `add`. It does not chunk or embed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,6 +119,13 @@ class Store:
     def iter_chunks(self) -> Iterator[Row]:
         """(chunk_id, text, metadata) of every stored chunk."""
         return self._pages(self.chunks, ["documents", "metadatas"])
+
+    def version(self) -> str:
+        """Changes whenever an article is added, changed or removed (or left incomplete)."""
+        rows = sorted((row_id, str(meta["content_hash"]))
+                      for row_id, _, meta in self._pages(self.articles, ["metadatas"]))
+        digest = hashlib.sha1(repr((rows, self.chunks.count())).encode())
+        return digest.hexdigest()
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks)."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,10 @@ class Filters:
     date_from: str = ""
     date_to: str = ""
 
+    @cached_property
+    def _bounds(self) -> tuple[int | None, int | None]:
+        return self.bounds()
+
     def bounds(self) -> tuple[int | None, int | None]:
         return _date_bound(self.date_from, "date_from", low=True), _date_bound(
             self.date_to, "date_to", low=False)
@@ -60,7 +65,7 @@ class Filters:
     def allows(self, meta: dict[str, Any]) -> bool:
         if self.sources and not {meta.get("source"), meta.get("doc_id")} & set(self.sources):
             return False
-        low, high = self.bounds()
+        low, high = self._bounds
         if low is None and high is None:
             return True
         number = meta.get("date_num")

@@ -25,7 +25,7 @@ class Service:
     k: int = 5
     max_question_chars: int = 2000
     _corpus: Corpus | None = field(default=None, repr=False)
-    _corpus_size: int = -1
+    _corpus_version: str = ""
 
     @classmethod
     def open(cls, path: str | None, url: str | None, settings: dict[str, Any]) -> Service:
@@ -37,10 +37,10 @@ class Service:
                    settings["QA_MAX_QUESTION_CHARS"])
 
     def corpus(self) -> Corpus:
-        """The BM25 corpus, rebuilt when the number of stored chunks has changed."""
-        size = self.store.count()[1]
-        if self._corpus is None or size != self._corpus_size:
-            self._corpus, self._corpus_size = load_corpus(self.store), size
+        """The BM25 corpus, rebuilt whenever the stored articles have changed."""
+        version = self.store.version()
+        if self._corpus is None or version != self._corpus_version:
+            self._corpus, self._corpus_version = load_corpus(self.store), version
         return self._corpus
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters()) -> Answer:

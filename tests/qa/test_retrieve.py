@@ -75,3 +75,18 @@ def test_hybrid_retrieval_honours_source_and_date_filters(dated_store, fake_embe
     assert titles(Filters(date_to="2011-12-31")) == {"storm"}
     storm_id = next(a.doc_id for a in dated_store.list_articles() if a.title == "storm")
     assert titles(Filters(sources=(storm_id,))) == {"storm"}
+
+
+def test_the_service_sees_an_article_rewritten_to_the_same_number_of_chunks(
+    tmp_path: Path, fake_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    from qa.service import Service
+
+    path = write(tmp_path / "a" / "note.md", "# Note\n\nThe meeting is on Monday in Oslo.")
+    store = open_store(str(tmp_path / "store"), None, "fake")
+    add_paths([str(path)], store, fake_embedder)
+    service = Service(store, fake_embedder)
+    assert "Monday" in service.corpus().documents[0].page_content
+    write(path, "# Note\n\nThe meeting is on Friday in Bergen.")
+    add_paths([str(path)], store, fake_embedder)
+    assert "Friday" in service.corpus().documents[0].page_content
