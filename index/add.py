@@ -7,12 +7,12 @@ several articles are embedded together, in batches, for throughput.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from index.chunk import chunk_article, content_hash
 from index.embed import WEIGHTS_SHA256, Embedder
-from index.load import load_paths
+from index.load import Loaded, load_paths
 from index.store import Store
 from index.types import Article, Chunk, LoadError
 
@@ -49,10 +49,21 @@ def add_paths(
     on_chunks: Callable[[int], None] = lambda n: None,
 ) -> AddReport:
     """Index the files and folders in `paths`; `on_chunks` hears how many chunks were written."""
+    return add_loaded(load_paths(paths), store, embedder, batch_chunks, on_chunks)
+
+
+def add_loaded(
+    loaded: Iterable[Loaded],
+    store: Store,
+    embedder: Embedder,
+    batch_chunks: int = 256,
+    on_chunks: Callable[[int], None] = lambda n: None,
+) -> AddReport:
+    """Index articles as the loader yields them (from files or uploads)."""
     report = AddReport()
     seen: set[str] = set()
     pending: list[_Job] = []
-    for articles, errors in load_paths(paths):
+    for articles, errors in loaded:
         report.errors += errors
         for article in articles:
             if article.doc_id in seen:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bs4 import BeautifulSoup
@@ -49,27 +50,75 @@ def _is_article_file(path: Path, root: Path) -> bool:
     return path.is_file() and not hidden and path.suffix.lower() in SUFFIXES
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where an article came from: its id, the source shown with citations, a name for titles."""
+
+    doc_id: str
+    source: str
+    stem: str
+    suffix: str
+
+
+def file_origin(path: Path) -> Origin:
+    return Origin(file_doc_id(path), str(path.resolve()), path.stem, path.suffix.lower())
+
+
+def upload_origin(name: str) -> Origin:
+    """An uploaded file: only the last part of its name is kept, and never used as a path."""
+    base = re.split(r"[\\/]", name)[-1].strip() or "upload"
+    stem, dot, suffix = base.rpartition(".")
+    stem, suffix = (stem, f".{suffix.lower()}") if dot and stem else (base, "")
+    digest = hashlib.sha1(base.encode()).hexdigest()[:8]
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "-", stem).strip("-.")[:60] or "article"
+    return Origin(f"upload-{slug}-{digest}", f"upload:{base}", stem, suffix)
+
+
 def load_file(path: Path) -> Loaded:
     """Read one file into articles; a file of another type or unreadable bytes is an error."""
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        return [], [LoadError(str(path), f"unsupported file type {suffix or '(none)'}; "
-                                         f"expected one of {', '.join(SUFFIXES)}")]
-    text, error = read_text(path)
+    if path.suffix.lower() not in SUFFIXES:
+        return parse_bytes(b"", file_origin(path))
+    raw, error = read_bytes(path)
     if error:
         return [], [LoadError(str(path), error)]
-    if suffix == ".jsonl":
-        return parse_jsonl(text, str(path))
-    parse = parse_html if suffix in (".html", ".htm") else parse_plain
-    return _one(parse(text, path), str(path))
+    return parse_bytes(raw, file_origin(path))
+
+
+def load_upload(name: str, raw: bytes) -> Loaded:
+    """Read an uploaded file's bytes into articles, like `load_file` reads a file."""
+    return parse_bytes(raw, upload_origin(name))
+
+
+def parse_bytes(raw: bytes, origin: Origin) -> Loaded:
+    """Articles from the bytes of a file of `origin.suffix`, or the reason there are none."""
+    where = origin.source
+    if origin.suffix not in SUFFIXES:
+        return [], [LoadError(where, f"unsupported file type {origin.suffix or '(none)'}; "
+                                     f"expected one of {', '.join(SUFFIXES)}")]
+    text, error = decode(raw)
+    if error:
+        return [], [LoadError(where, error)]
+    if origin.suffix == ".jsonl":
+        return parse_jsonl(text, where)
+    parse = parse_html if origin.suffix in (".html", ".htm") else parse_plain
+    return _one(parse(text, origin), where)
+
+
+def read_bytes(path: Path) -> tuple[bytes, str]:
+    try:
+        return path.read_bytes(), ""
+    except OSError as exc:
+        return b"", f"cannot be read ({exc.strerror or exc})"
 
 
 def read_text(path: Path) -> tuple[str, str]:
     """The file's text, or an empty text and the reason it can't be read."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return "", f"cannot be read ({exc.strerror or exc})"
+    raw, error = read_bytes(path)
+    return ("", error) if error else decode(raw)
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """Bytes as text (UTF-8, else Windows-1252), or an empty text and the reason they aren't."""
     if not raw.strip():
         return "", "empty file"
     if b"\x00" in raw[:8192]:
@@ -88,13 +137,13 @@ def _one(article: Article, path: str) -> Loaded:
     return [article], []
 
 
-def parse_plain(text: str, path: Path) -> Article:
+def parse_plain(text: str, origin: Origin) -> Article:
     """A .txt or .md article; title from front matter, a '# ' heading or a title line."""
     meta, body = _front_matter(text)
     body = clean_text(body)
-    title = meta.get("title") or _title_line(body) or _humanize(path.stem) or _lead(body)
+    title = meta.get("title") or _title_line(body) or _humanize(origin.stem) or _lead(body)
     date, author = normalize_date(meta.get("date", "")), meta.get("author", "")
-    return Article(file_doc_id(path), title, body, str(path.resolve()), date, author)
+    return Article(origin.doc_id, title, body, origin.source, date, author)
 
 
 def _front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -129,10 +178,10 @@ def _lead(text: str, max_words: int = 12) -> str:
     return " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
 
 
-def parse_html(html: str, path: Path) -> Article:
+def parse_html(html: str, origin: Origin) -> Article:
     """An HTML article: scripts, styles and navigation dropped, blocks kept as paragraphs."""
     soup = BeautifulSoup(html, "lxml")
-    title = _first_text(soup, "title") or _first_text(soup, "h1") or _humanize(path.stem)
+    title = _first_text(soup, "title") or _first_text(soup, "h1") or _humanize(origin.stem)
     date = _meta(soup, "article:published_time", "date", "dc.date", "pubdate")
     if not date and (tag := soup.find("time", attrs={"datetime": True})):
         date = str(tag.get("datetime", ""))
@@ -141,7 +190,7 @@ def parse_html(html: str, path: Path) -> Article:
         tag.decompose()
     root = soup.find("article") or soup.find("main") or soup.body or soup
     text = clean_text(_block_text(root))
-    return Article(file_doc_id(path), title or _lead(text), text, str(path.resolve()),
+    return Article(origin.doc_id, title or _lead(text), text, origin.source,
                    normalize_date(date), author)
 
 

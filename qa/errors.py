@@ -2,7 +2,8 @@
 
     QAError           anything the asker can fix
     ├── BadQuestion   empty or too long
-    └── EmptyStore    nothing indexed yet
+    ├── EmptyStore    nothing indexed yet
+    └── NotFound      no such article
 """
 
 
@@ -16,3 +17,7 @@ class BadQuestion(QAError):
 
 class EmptyStore(QAError):
     """The store has no articles yet."""
+
+
+class NotFound(QAError):
+    """No stored article has that id."""

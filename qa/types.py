@@ -43,18 +43,41 @@ class Citation:
 
 @dataclass(frozen=True)
 class Answer:
+    """What the service says to a question. `query` is what was searched for: the question itself,
+    or the standalone form of a follow-up."""
+
     question: str
     answer: str
     answerable: bool
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = field(default=())
+    query: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         cited = {c.chunk_id for c in self.citations}
         return {
             "question": self.question,
+            "query": self.query or self.question,
             "answer": self.answer,
             "answerable": self.answerable,
             "citations": [asdict(c) for c in self.citations],
             "passages": [{**asdict(p), "cited": p.chunk_id in cited} for p in self.passages],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Answer:
+        """The inverse of `to_dict` (the `cited` flags are derived, so they are dropped)."""
+        return cls(
+            question=data["question"], answer=data["answer"], answerable=data["answerable"],
+            citations=tuple(Citation(**c) for c in data.get("citations", [])),
+            passages=tuple(Passage(**{k: v for k, v in p.items() if k != "cited"})
+                           for p in data.get("passages", [])),
+            query=data.get("query", ""))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One step of a streamed answer: `token` (text), `citation` (Citation), `done` (Answer)."""
+
+    kind: str
+    data: Any

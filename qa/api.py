@@ -1,0 +1,191 @@
+"""The HTTP API over one `Service`: ask (JSON or Server-Sent Events), documents, health.
+
+    app = create_api(service, settings)      # a FastAPI app; the chat pages are mounted on it by ui/
+
+Every error, whatever raised it, leaves as `{"error": {"code": ..., "message": ...}}` with its HTTP
+status; bad input is a 4xx with a message for a human, never a 500 or a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from index.store import StoreError
+from qa.errors import BadQuestion, EmptyStore, NotFound, QAError
+from qa.retrieve import FilterError, Filters
+from qa.service import Service
+from qa.types import Event
+
+log = logging.getLogger("qa.api")
+STATUS = {BadQuestion: (400, "bad_question"), FilterError: (400, "bad_filter"),
+          EmptyStore: (409, "empty_store"), NotFound: (404, "not_found"),
+          StoreError: (503, "store_unavailable")}
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+              413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+
+
+class FiltersIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sources: list[str] = Field(default=[], description="source paths/urls or doc ids to keep")
+    date_from: str = Field(default="", description="YYYY[-MM[-DD]], inclusive")
+    date_to: str = Field(default="", description="YYYY[-MM[-DD]], inclusive")
+
+
+class AskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="the question; follow-ups are read against `history`")
+    history: list[str | dict[str, Any] | list[Any]] = Field(
+        default=[], description="earlier turns: strings, {role, content} messages or pairs")
+    filters: FiltersIn = FiltersIn()
+    k: int | None = Field(default=None, ge=1, le=50, description="passages to retrieve")
+
+    def to_filters(self) -> Filters:
+        f = self.filters
+        return Filters(tuple(f.sources), f.date_from, f.date_to)
+
+
+def error(status: int, code: str, message: str, headers: dict[str, str] | None = None
+          ) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+
+
+def create_api(service: Service, settings: dict[str, Any]) -> FastAPI:
+    """The FastAPI app with the `/api/*` routes, the error shape and the framing policy."""
+    app = FastAPI(title="Ask the articles", version="0.3.0",
+                  description="Answers with cited passages from the indexed articles.")
+    add_error_handlers(app)
+    add_security_headers(app, settings["QA_FRAME_ANCESTORS"])
+    add_routes(app, service, settings["QA_MAX_UPLOAD_MB"] * 1024 * 1024)
+    return app
+
+
+def add_routes(app: FastAPI, service: Service, max_upload: int) -> None:
+    @app.post("/api/ask", summary="Answer a question with cited passages")
+    def ask(body: AskIn) -> dict[str, Any]:
+        return service.ask(body.question, body.k, body.to_filters(), body.history).to_dict()
+
+    @app.post("/api/ask/stream", summary="The same answer as Server-Sent Events",
+              response_class=StreamingResponse)
+    def ask_stream(body: AskIn) -> StreamingResponse:
+        events = service.stream(body.question, body.k, body.to_filters(), body.history)
+        first = next(events)  # bad input raises here, while a JSON error can still be sent
+        return StreamingResponse(sse(first, events), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+    @app.get("/api/documents", summary="The stored articles")
+    def documents() -> dict[str, Any]:
+        return {"documents": [asdict(a) for a in service.documents()]}
+
+    @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)")
+    async def upload(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
+        if int(request.headers.get("content-length") or 0) > max_upload:
+            raise HTTPException(413, f"The upload is larger than {max_upload // 2**20} MB")
+        named = [(f.filename or "upload", await f.read()) for f in files]
+        if sum(len(raw) for _, raw in named) > max_upload:
+            raise HTTPException(413, f"The upload is larger than {max_upload // 2**20} MB")
+        report = await run_in_threadpool(service.add_uploads, named)
+        return {"new": report.new, "updated": report.updated, "unchanged": report.unchanged,
+                "chunks": report.chunks, "summary": report.summary(),
+                "errors": [{"file": e.path.removeprefix("upload:"), "reason": e.reason}
+                           for e in report.errors]}
+
+    @app.delete("/api/documents/{doc_id}", summary="Remove an article and its chunks")
+    def remove(doc_id: str) -> dict[str, Any]:
+        service.remove(doc_id)
+        return {"removed": doc_id}
+
+    @app.get("/api/health", summary="Store and model status")
+    def health() -> dict[str, Any]:
+        return service.health()
+
+
+def sse(first: Event, rest: Iterator[Event]) -> Iterator[str]:
+    """Events as `event: KIND` / `data: JSON` blocks; an error mid-stream becomes an error event."""
+    try:
+        yield _sse_block(first)
+        for event in rest:
+            yield _sse_block(event)
+    except Exception as exc:  # the response has started: report in-band, never a stack trace
+        status, code, message = classify(exc)
+        yield f"event: error\ndata: {json.dumps({'code': code, 'message': message})}\n\n"
+
+
+def _sse_block(event: Event) -> str:
+    data = event.data
+    payload = ({"text": data} if event.kind == "token" else
+               data.to_dict() if hasattr(data, "to_dict") else asdict(data))
+    return f"event: {event.kind}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n"
+
+
+def classify(exc: Exception) -> tuple[int, str, str]:
+    for kind, (status, code) in STATUS.items():
+        if isinstance(exc, kind):
+            return status, code, str(exc)
+    log.exception("unexpected error", exc_info=exc)
+    return 500, "internal", "Something went wrong on the server; the error was logged"
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = exc.errors()
+        if any(p.get("type") == "json_invalid" for p in problems):
+            return error(400, "bad_json", "The request body is not valid JSON")
+        return error(422, "invalid_request", "; ".join(_describe(p) for p in problems[:5]))
+
+    @app.exception_handler(HTTPException)
+    async def http(request: Request, exc: HTTPException) -> JSONResponse:
+        code = HTTP_CODES.get(exc.status_code, "error")
+        return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(QAError)
+    @app.exception_handler(FilterError)
+    @app.exception_handler(StoreError)
+    @app.exception_handler(Exception)
+    async def known(request: Request, exc: Exception) -> JSONResponse:
+        return error(*classify(exc))
+
+
+def _describe(problem: dict[str, Any]) -> str:
+    where = ".".join(str(p) for p in problem.get("loc", ()) if p != "body") or "body"
+    return f"{where}: {problem.get('msg', 'invalid')}"
+
+
+def add_security_headers(app: FastAPI, frame_ancestors: tuple[str, ...]) -> None:
+    """Only the listed origins may frame any page (the chat, /embed); no MIME sniffing."""
+    policy = f"frame-ancestors {' '.join(frame_ancestors) or chr(39) + 'none' + chr(39)}"
+    app.add_middleware(SecurityHeaders, policy=policy)
+
+
+class SecurityHeaders:
+    """Plain ASGI middleware (it leaves streamed bodies alone) that sets the headers."""
+
+    def __init__(self, app: ASGIApp, policy: str) -> None:
+        self.app, self.policy = app, policy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["Content-Security-Policy"] = self.policy
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -1,0 +1,91 @@
+"""Turn a follow-up question into a standalone search query, using the earlier questions.
+
+    standalone("and who was wounded?", ["Who was killed at the fake roadblock?"])
+    -> "who was wounded? (killed fake roadblock)"
+
+Without an LLM this is a rule: a question that leans on the conversation (opens with "and", "what
+about", ..., uses a pronoun, or has at most two content words of its own) borrows the content words of
+the previous standalone question that it doesn't already have. Any other question stands alone.
+The LLM backends condense with the `condense` prompt instead.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+OPENERS = ("and", "but", "also", "so", "then", "what about", "how about", "and what about")
+PRONOUNS = frozenset("he she they it him her them his hers their theirs its this that these those "
+                     "there then one ones".split())
+STOPWORDS = frozenset(
+    "a an the of in on at to for from by with about into over after before and or but so then "
+    "also is are was were be been being do does did has have had will would can could should may "
+    "might must shall what who whom whose which when where why how whats who's it's that's "
+    "i you we me us my your our not no yes please tell say said".split()) | PRONOUNS
+_WORD = re.compile(r"[\w$€£%.'’-]*\w", re.UNICODE)
+
+
+def user_turns(history: Sequence[Any]) -> list[str]:
+    """The user's earlier questions from a history of strings, {role, content} messages or pairs."""
+    turns: list[str] = []
+    for item in history:
+        if isinstance(item, str):
+            turns.append(item)
+        elif isinstance(item, dict) and item.get("role") == "user":
+            turns.append(_text(item.get("content")))
+        elif isinstance(item, list | tuple) and item:
+            turns.append(_text(item[0]))
+    return [t for t in turns if t.strip()]
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # multimodal messages: [{"type": "text", "text": ...}, ...]
+        return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+    return ""
+
+
+def standalone(question: str, history: Sequence[Any] = ()) -> str:
+    """The question as a search query that stands on its own, given the conversation so far."""
+    query = ""
+    for turn in [*user_turns(history), question]:
+        query = condense(turn, query) if query else " ".join(turn.split())
+    return query
+
+
+def condense(question: str, previous: str) -> str:
+    """`question`, with the previous query's missing content words if it is a follow-up."""
+    question = " ".join(question.split())
+    if not previous or not is_follow_up(question):
+        return question
+    own = {w.lower() for w in content_words(question)}
+    borrowed = [w for w in dict.fromkeys(content_words(_strip_context(previous)))
+                if w.lower() not in own]
+    core = _strip_opener(question)
+    return f"{core} ({' '.join(borrowed)})" if borrowed else core
+
+
+def is_follow_up(question: str) -> bool:
+    lowered = question.lower()
+    if any(re.match(rf"{re.escape(o)}\b", lowered) for o in OPENERS):
+        return True
+    words = [w.lower() for w in _WORD.findall(question)]
+    return any(w in PRONOUNS for w in words) or len(content_words(question)) <= 2
+
+
+def content_words(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+
+
+def _strip_opener(question: str) -> str:
+    for opener in sorted(OPENERS, key=len, reverse=True):
+        if re.match(rf"{re.escape(opener)}\b", question, re.IGNORECASE):
+            return question[len(opener):].lstrip(" ,").strip() or question
+    return question
+
+
+def _strip_context(query: str) -> str:
+    """A condensed query's own words and borrowed ones alike: the parentheses are dropped."""
+    return query.replace("(", " ").replace(")", " ")
