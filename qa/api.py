@@ -48,7 +48,8 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="the question; follow-ups are read against `history`")
     history: list[str | dict[str, Any] | list[Any]] = Field(
-        default=[], description="earlier turns: strings, {role, content} messages or pairs")
+        default=[], description="earlier turns: the user's questions as strings, or {role, content} "
+        "chat messages, or [question, answer] pairs")
     filters: FiltersIn = FiltersIn()
     k: int | None = Field(default=None, ge=1, le=50, description="passages to retrieve")
 

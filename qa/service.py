@@ -36,8 +36,11 @@ class Service:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
-    def open(cls, path: str | None, url: str | None, settings: dict[str, Any]) -> Service:
-        if not url and not Path(path or "./store").is_dir():
+    def open(cls, path: str | None, url: str | None, settings: dict[str, Any],
+             must_exist: bool = True) -> Service:
+        """The service over the store at `path` (or the server at `url`); the server creates a
+        missing folder (`must_exist=False`) so articles can be uploaded into it."""
+        if must_exist and not url and not Path(path or "./store").is_dir():
             raise EmptyStore(f"There is no store at {path}: add articles with "
                              "`python -m index add PATH --store DIR` first")
         store = open_store(path, url, MODEL_NAME)

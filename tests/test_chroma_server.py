@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ import pytest
 
 from index.__main__ import main as index_main
 from qa.__main__ import main as qa_main
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, free_port
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture

@@ -1,36 +1,42 @@
-"""`python -m ui [--store DIR] [--host 127.0.0.1] [--port 7860]`: serve the chat."""
+"""`python -m ui [--store DIR] [--host 127.0.0.1] [--port 7860]`: serve the API and the chat pages."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from index.settings import SettingError, read_settings, store_location
+from index.settings import SettingError, describe, read_settings, store_location
 from qa.errors import QAError
 from qa.settings import ALL_SETTINGS
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ui", description="Serve the chat page.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ui", description="Serve the chat (/), the wiki embed (/embed) and the "
+        "HTTP API (/api, docs at /docs) from one process.", epilog="settings:\n" +
+        describe(ALL_SETTINGS), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
     parser.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     args = parser.parse_args(argv)
+    import uvicorn
+
     from index.embed import ModelError
     from index.store import StoreError
     from qa.service import Service
-    from ui.app import build_demo
+    from ui.server import create_app
 
     try:
         settings = read_settings(ALL_SETTINGS)
-        location = store_location(args.store, args.chroma_url, settings)
-        service = Service.open(*location, settings)
+        service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
+                               must_exist=False)
     except (SettingError, StoreError, ModelError, QAError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    build_demo(service).queue(default_concurrency_limit=4).launch(
-        server_name=args.host, server_port=args.port, show_error=True)
+    print(f"Serving on http://{args.host}:{args.port}  (chat /, embed /embed, API /docs)")
+    uvicorn.run(create_app(service, settings), host=args.host, port=args.port,
+                log_level="warning")
     return 0
 
 

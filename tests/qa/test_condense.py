@@ -1,0 +1,41 @@
+"""Follow-ups become standalone search queries; standalone questions pass unchanged."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.condense import is_follow_up, standalone, user_turns
+
+FIRST = "Who was killed at the fake roadblock?"
+
+
+def test_a_follow_up_borrows_the_previous_questions_content_words() -> None:
+    assert standalone("and who was wounded?", [FIRST]) == "who was wounded? (killed fake roadblock)"
+
+
+def test_a_standalone_question_is_left_alone() -> None:
+    assert standalone("What did U.S. officials complain about?", [FIRST]) == (
+        "What did U.S. officials complain about?")
+    assert standalone("  Who   is Zapata? ", []) == "Who is Zapata?"
+
+
+def test_follow_ups_chain_through_the_conversation() -> None:
+    query = standalone("when?", [FIRST, "and who was wounded?"])
+    assert query.startswith("when? (") and "roadblock" in query and "wounded" in query
+
+
+@pytest.mark.parametrize("question, expected", [
+    ("and who was wounded?", True), ("What about Mexican officials?", True),
+    ("Where did he work?", True), ("why?", True),
+    ("Who was killed at the fake roadblock?", False),
+    ("How many people died in drug violence in Mexico?", False),
+])
+def test_follow_up_detection(question: str, expected: bool) -> None:
+    assert is_follow_up(question) is expected
+
+
+def test_history_in_every_shape_the_surfaces_send() -> None:
+    history = [FIRST, {"role": "assistant", "content": "Zapata [1]"},
+               {"role": "user", "content": [{"type": "text", "text": "and who was wounded?"}]},
+               ["a pair's question", "its answer"], {"role": "user", "content": None}, 42]
+    assert user_turns(history) == [FIRST, "and who was wounded?", "a pair's question"]

@@ -1,0 +1,79 @@
+"""HTML and Markdown for the chat: the sources panel and the "searched for" line.
+
+Article text is untrusted, so every piece of it is escaped here; only our own tags reach the page.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+from qa.types import Answer, Citation, Passage
+
+EMPTY = '<p class="qa-empty">Sources of the answer appear here.</p>'
+
+
+def sources_html(answer: Answer) -> str:
+    """Cited passages first, each cited sentence highlighted; the rest collapsed below."""
+    cited_ids = {c.chunk_id for c in answer.citations}
+    cited = [p for p in answer.passages if p.chunk_id in cited_ids]
+    rest = [p for p in answer.passages if p.chunk_id not in cited_ids]
+    parts = ['<div class="qa-sources">']
+    if cited:
+        parts.append(f"<h3>Cited ({len(cited)})</h3>")
+        parts += [_card(p, [c for c in answer.citations if c.chunk_id == p.chunk_id])
+                  for p in cited]
+    elif not answer.answerable:
+        parts.append("<p>No passage answers this question; the nearest ones are below.</p>")
+    if rest:
+        label = "Also retrieved, not cited" if cited else "Nearest passages"
+        parts.append(f'<details class="qa-uncited"><summary>{label} ({len(rest)})</summary>')
+        parts += [_card(p, []) for p in rest]
+        parts.append("</details>")
+    parts.append("</div>")
+    return "\n".join(parts)
+
+
+def _card(passage: Passage, citations: Sequence[Citation]) -> str:
+    markers = "".join(f'<span class="qa-marker">[{c.n}]</span>' for c in citations)
+    date = f' · <span class="qa-date">{html.escape(passage.date)}</span>' if passage.date else ""
+    return (f'<div class="qa-passage" data-chunk="{html.escape(passage.chunk_id)}">'
+            f'<div class="qa-head">{markers}<strong class="qa-title">'
+            f"{html.escape(passage.title or passage.doc_id)}</strong>{date}</div>"
+            f'<div class="qa-source">{source_link(passage.source)}</div>'
+            f'<p class="qa-text">{highlight(passage, citations)}</p></div>')
+
+
+def highlight(passage: Passage, citations: Sequence[Citation]) -> str:
+    """The passage text, escaped, with each cited span inside <mark>."""
+    spans = sorted((c.start - passage.start, c.end - passage.start) for c in citations)
+    out, pos = [], 0
+    for a, b in spans:
+        a, b = max(a, pos), min(b, len(passage.text))
+        if a >= b:
+            continue
+        out += [html.escape(passage.text[pos:a]), "<mark>", html.escape(passage.text[a:b]),
+                "</mark>"]
+        pos = b
+    out.append(html.escape(passage.text[pos:]))
+    return "".join(out)
+
+
+def source_link(source: str) -> str:
+    """A link for web sources; the file or upload name for the others."""
+    if source.startswith(("http://", "https://")):
+        url = html.escape(source, quote=True)
+        return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{url}</a>'
+    name = source.removeprefix("upload:").replace("\\", "/").rsplit("/", 1)[-1]
+    return f'<span title="{html.escape(source, quote=True)}">{html.escape(name)}</span>'
+
+
+def searched_for(answer: Answer) -> str:
+    """A line saying how a follow-up was searched, or nothing for a standalone question."""
+    if not answer.query or answer.query == answer.question:
+        return ""
+    return f"searched for: *{_md_escape(answer.query)}*"
+
+
+def _md_escape(text: str) -> str:
+    return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|" else ch for ch in text)
