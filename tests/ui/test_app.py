@@ -1,40 +1,95 @@
-"""The chat, launched for real on loopback and driven through its named `/chat` endpoint."""
+"""The chat pages' wiring: streaming into the chat, errors as gr.Error, uploads, the ?source= scope,
+and the one app serving the pages, the script and the API together."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
+import httpx
 import pytest
+from starlette.datastructures import QueryParams
 
-from index.add import add_paths
-from index.embed import MODEL_NAME
-from index.store import open_store
+from qa.retrieve import Filters
 from qa.service import Service
-from tests.conftest import SAMPLES
-from ui.app import build_demo
+from tests.conftest import write
+from ui.app import index_files, on_load, stream_answer
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def chat_url(tmp_path: Path, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
-    store = open_store(str(tmp_path / "store"), None, MODEL_NAME)
-    add_paths([str(SAMPLES)], store, embedder)
-    demo = build_demo(Service(store, embedder))
-    demo.queue().launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True,
-                        quiet=True)
-    try:
-        yield demo.local_url
-    finally:
-        demo.close()
+KILLED = "Who was killed at the fake roadblock?"
 
 
-def test_chat_answers_with_the_cited_source(chat_url: str) -> None:
-    from gradio_client import Client
+def test_the_answer_streams_into_the_chat_then_the_sources_fill_in(
+        app_service: Service) -> None:
+    updates = list(stream_answer(app_service, KILLED, [], Filters()))
+    assert len(updates) > 5
+    texts = [u[0][-1]["content"] for u in updates]
+    assert all(texts[i] and texts[i + 1].startswith(texts[i].rstrip()) for i in range(len(texts) - 2))
+    history, sources, searched, box = updates[-1]
+    assert history[0] == {"role": "user", "content": KILLED} and "[1]" in history[1]["content"]
+    assert "<mark>" in sources and searched == "" and box == ""
+    follow = list(stream_answer(app_service, "and who was wounded?", history, Filters()))[-1]
+    assert len(follow[0]) == 4 and follow[2].startswith("searched for:")
 
-    client = Client(chat_url, verbose=False)
-    reply = client.predict("Who was killed at the fake roadblock?", api_name="/chat")
-    assert "Zapata" in reply and "**Sources**" in reply and "000_b1f5c98873b2f0c9.txt" in reply
-    with pytest.raises(Exception, match="question is empty"):
-        client.predict("   ", api_name="/chat")
+
+@pytest.mark.parametrize("question, filters, message", [
+    ("   ", Filters(), "question is empty"),
+    ("x" * 2001, Filters(), "limit is 2000"),
+    (KILLED, Filters(date_from="last year"), "date_from must look like"),
+])
+def test_bad_input_becomes_a_gr_error(app_service: Service, question: str, filters: Filters,
+                                      message: str) -> None:
+    with pytest.raises(gr.Error, match=message):
+        next(stream_answer(app_service, question, [], filters))
+
+
+class Progress:
+    def __init__(self) -> None:
+        self.calls: list[Any] = []
+
+    def __call__(self, value: Any, desc: str = "") -> None:
+        self.calls.append((value, desc))
+
+
+def test_uploads_are_indexed_with_progress_and_answerable_right_after(
+        app_service: Service, tmp_path: Path) -> None:
+    good = write(tmp_path / "comet.txt", "Comet Notes\n\nThe comet Vexla returns every "
+                 "seventy-one years, last seen over Lisbon.\n")
+    bad = write(tmp_path / "empty.md", "")
+    progress = Progress()
+    status, picked, cleared, notice = index_files(app_service, [str(good), str(bad)], progress)
+    assert "1 new" in status and "empty.md: empty file" in status and cleared is None
+    assert [desc for _, desc in progress.calls] == ["Indexing comet.txt", "Indexing empty.md"]
+    assert any(label == "Comet Notes" for label, _ in picked["choices"])
+    answer = app_service.ask("How often does the comet Vexla return?")
+    assert answer.citations[0].source == "upload:comet.txt"
+    app_service.remove(answer.citations[0].doc_id)
+    with pytest.raises(gr.Error, match="Choose one or more files"):
+        index_files(app_service, [], progress)
+
+
+class FakeRequest:
+    def __init__(self, query: str) -> None:
+        self.query_params = QueryParams(query)
+
+
+def test_the_source_parameter_scopes_the_page(app_service: Service) -> None:
+    wikileaks = next(a for a in app_service.documents() if a.title.startswith("WikiLeaks"))
+    scope, _, notice = on_load(app_service, FakeRequest(f"source={wikileaks.doc_id},other"))
+    assert scope == (wikileaks.doc_id, "other") and notice == f"Answering from: {wikileaks.title}"
+    assert on_load(app_service, FakeRequest(""))[0] == ()
+
+
+def test_one_app_serves_the_pages_the_script_and_the_api(app_url: str) -> None:
+    with httpx.Client(base_url=app_url, timeout=30) as http:
+        for path in ("/", "/embed/"):
+            page = http.get(path)
+            assert page.status_code == 200 and "<html" in page.text.lower()
+            assert page.headers["content-security-policy"].startswith("frame-ancestors 'self'")
+        redirect = http.get("/embed?source=abc")
+        assert redirect.status_code == 307 and redirect.headers["location"] == "/embed/?source=abc"
+        script = http.get("/embed.js")
+        assert script.headers["content-type"].startswith("text/javascript")
+        assert "customElements.define(\"qa-chat\"" in script.text
+        assert http.get("/api/health").json()["articles"] >= 2
+        assert http.get("/docs").status_code == 200

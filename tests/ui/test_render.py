@@ -1,0 +1,51 @@
+"""The sources panel: cited passages with the cited span marked, the rest collapsed, all escaped."""
+
+from __future__ import annotations
+
+from qa.types import Answer, Citation, Passage
+from ui.render import searched_for, source_link, sources_html
+
+TEXT = "First sentence here. The cited <b>sentence</b> & more. Last one."
+
+
+def passage(chunk_id: str, text: str = TEXT, source: str = "/data/a.txt") -> Passage:
+    return Passage("doc", chunk_id, "A <script>alert(1)</script> title", source, "2011-02-16",
+                   text, 100, 100 + len(text), 0.5)
+
+
+def citation(p: Passage, quote: str, n: int = 1) -> Citation:
+    start = p.start + p.text.index(quote)
+    return Citation(n, p.doc_id, p.chunk_id, p.title, p.source, p.date, quote, start,
+                    start + len(quote), 0.7)
+
+
+def test_cited_passages_come_first_with_the_cited_sentence_marked() -> None:
+    cited, other = passage("c1"), passage("c2", "Another passage <img src=x onerror=alert(1)>.")
+    quote = "The cited <b>sentence</b> & more."
+    html = sources_html(Answer("q", "a [1]", True, (citation(cited, quote),), (other, cited)))
+    assert html.index("Cited (1)") < html.index('data-chunk="c1"') < html.index("<details")
+    assert html.index("<details") < html.index('data-chunk="c2"')
+    assert "<mark>The cited &lt;b&gt;sentence&lt;/b&gt; &amp; more.</mark>" in html
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "[1]</span>" in html and "2011-02-16" in html and "a.txt" in html
+
+
+def test_a_refusal_shows_the_nearest_passages_collapsed() -> None:
+    html = sources_html(Answer("q", "The articles don't say.", False, (), (passage("c1"),)))
+    assert "No passage answers" in html and "Nearest passages (1)" in html
+    assert "<mark>" not in html
+
+
+def test_only_web_sources_become_links() -> None:
+    assert source_link("https://example.com/a?x=1&y=2") == (
+        '<a href="https://example.com/a?x=1&amp;y=2" target="_blank" '
+        'rel="noopener noreferrer">https://example.com/a?x=1&amp;y=2</a>')
+    assert ">a.txt</span>" in source_link("/srv/articles/a.txt")
+    assert ">notes.md</span>" in source_link("upload:notes.md")
+    assert "<a" not in source_link("javascript:alert(1)")
+
+
+def test_searched_for_only_when_the_query_differs() -> None:
+    assert searched_for(Answer("q", "a", True, query="q")) == ""
+    assert searched_for(Answer("and when?", "a", True, query="when? (x_y)")) == (
+        "searched for: *when? \\(x\\_y\\)*")
