@@ -1,6 +1,6 @@
 """The HTTP API over one `Service`: ask (JSON or Server-Sent Events), documents, health.
 
-    app = create_api(service, settings)      # a FastAPI app; the chat pages are mounted on it by ui/
+    app = create_api(service, settings)  # a FastAPI app; ui/ mounts the chat pages on it
 
 Every error, whatever raised it, leaves as `{"error": {"code": ..., "message": ...}}` with its HTTP
 status; bad input is a 4xx with a message for a human, never a 500 or a stack trace.
@@ -48,8 +48,8 @@ class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question: str = Field(description="the question; follow-ups are read against `history`")
     history: list[str | dict[str, Any] | list[Any]] = Field(
-        default=[], description="earlier turns: the user's questions as strings, or {role, content} "
-        "chat messages, or [question, answer] pairs")
+        default=[], description="earlier turns: the user's questions as strings, or {role, "
+        "content} chat messages, or [question, answer] pairs")
     filters: FiltersIn = FiltersIn()
     k: int | None = Field(default=None, ge=1, le=50, description="passages to retrieve")
 

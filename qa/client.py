@@ -141,12 +141,12 @@ def _raise_for_error(response: httpx.Response) -> None:
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:
     """(event, parsed data) pairs from the lines of a Server-Sent Events stream."""
-    kind, data = "message", []
+    kind, data = "message", list[str]()
     for line in lines:
         if not line:
             if data:
                 yield kind, json.loads("\n".join(data))
-            kind, data = "message", []
+            kind, data = "message", list[str]()
         elif line.startswith("event:"):
             kind = line[6:].strip()
         elif line.startswith("data:"):

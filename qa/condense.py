@@ -3,10 +3,10 @@
     standalone("and who was wounded?", ["Who was killed at the fake roadblock?"])
     -> "who was wounded? (killed fake roadblock)"
 
-Without an LLM this is a rule: a question that leans on the conversation (opens with "and", "what
-about", ..., uses a pronoun, or has at most two content words of its own) borrows the content words of
-the previous standalone question that it doesn't already have. Any other question stands alone.
-The LLM backends condense with the `condense` prompt instead.
+Without an LLM this is a rule: a question that leans on the conversation (opens with "and",
+"what about", ..., uses a pronoun, or has at most two content words of its own) borrows the content
+words of the previous standalone question that it doesn't already have. Any other question stands
+alone. The query is shown to the asker ("searched for: ...").
 """
 
 from __future__ import annotations

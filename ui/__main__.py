@@ -1,4 +1,4 @@
-"""`python -m ui [--store DIR] [--host 127.0.0.1] [--port 7860]`: serve the API and the chat pages."""
+"""`python -m ui [--store DIR] [--host 127.0.0.1] [--port 7860]`: serve the API and the pages."""
 
 from __future__ import annotations
 

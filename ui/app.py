@@ -70,13 +70,13 @@ def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
         ask_inputs = [question, chat, picked, date_from, date_to, scope]
         ask_outputs = [chat, sources, searched, question]
         send.click(respond, ask_inputs, ask_outputs, api_name="chat")
-        question.submit(respond, ask_inputs, ask_outputs, api_name=False)
+        question.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
         upload.click(lambda paths, progress=gr.Progress(): index_files(service, paths, progress),
                      [files], [upload_status, picked, files, notice], api_name="upload")
         def load(request: gr.Request) -> Outputs:
             return on_load(service, request)
 
-        page.load(load, None, [scope, picked, notice], api_name=False)
+        page.load(load, None, [scope, picked, notice], api_visibility="private")
     return page
 
 

@@ -80,7 +80,7 @@ def test_api_errors_become_client_errors_with_the_message(client: Client) -> Non
 
 
 def test_an_unreachable_server_is_a_client_error() -> None:
-    with Client(f"http://127.0.0.1:{free_port()}", timeout=2) as dead:
-        with pytest.raises(ClientError) as caught:
-            dead.ask(KILLED)
+    with (Client(f"http://127.0.0.1:{free_port()}", timeout=2) as dead,
+          pytest.raises(ClientError) as caught):
+        dead.ask(KILLED)
     assert caught.value.code == "unreachable"
