@@ -28,6 +28,13 @@ class AddReport:
     words: int = 0
     errors: list[LoadError] = field(default_factory=list)
 
+    def merge(self, other: AddReport) -> None:
+        """Count `other`'s work into this report."""
+        self.new, self.updated = self.new + other.new, self.updated + other.updated
+        self.unchanged, self.chunks = self.unchanged + other.unchanged, self.chunks + other.chunks
+        self.words += other.words
+        self.errors += other.errors
+
     def summary(self) -> str:
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{len(self.errors)} skipped; {self.chunks} chunks written")

@@ -107,10 +107,7 @@ def index_files(service: Service, paths: list[str] | None, progress: Any) -> Out
     for i, path in enumerate(paths):
         name = Path(path).name
         progress((i, len(paths)), desc=f"Indexing {name}")
-        report = service.add_uploads([(name, Path(path).read_bytes())])
-        for key in ("new", "updated", "unchanged", "chunks", "words"):
-            setattr(total, key, getattr(total, key) + getattr(report, key))
-        total.errors += report.errors
+        total.merge(service.add_uploads([(name, Path(path).read_bytes())]))
     errors = "".join(f"\n- {e.path.removeprefix('upload:')}: {e.reason}" for e in total.errors)
     return f"Indexed: {total.summary()}{errors}", choices(service), None, ""
 
@@ -121,8 +118,7 @@ def choices(service: Service) -> Any:
 
 def on_load(service: Service, request: gr.Request) -> Outputs:
     """Read the page's `?source=` scope; say so when there is nothing to ask about yet."""
-    params = request.query_params if request else {}
-    raw = params.getlist("source") if hasattr(params, "getlist") else []
+    raw = request.query_params.getlist("source")
     scoped = tuple(s.strip() for value in raw for s in value.split(",") if s.strip())
     documents = service.documents()
     if not documents:

@@ -17,13 +17,13 @@ from qa.service import Service
 from ui.app import build_chat
 
 STATIC = Path(__file__).parent / "static"
-CHAT_CSS = (STATIC / "chat.css").read_text(encoding="utf-8")
-EMBED_CSS = CHAT_CSS + (STATIC / "embed.css").read_text(encoding="utf-8")
 
 
 def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
     app = create_api(service, settings)
     limit, upload_mb = settings["QA_CONCURRENCY"], settings["QA_MAX_UPLOAD_MB"]
+    chat_css = (STATIC / "chat.css").read_text(encoding="utf-8")
+    embed_css = chat_css + (STATIC / "embed.css").read_text(encoding="utf-8")
 
     @app.get("/embed.js", include_in_schema=False)
     def embed_script() -> FileResponse:
@@ -36,8 +36,8 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
 
     embed = build_chat(service, embed=True).queue(default_concurrency_limit=limit)
     chat = build_chat(service).queue(default_concurrency_limit=limit)
-    gr.mount_gradio_app(app, embed, path="/embed", footer_links=[], css=EMBED_CSS,
+    gr.mount_gradio_app(app, embed, path="/embed", footer_links=[], css=embed_css,
                         max_file_size=f"{upload_mb}mb", show_error=True)
-    gr.mount_gradio_app(app, chat, path="/", footer_links=["api"], css=CHAT_CSS,
+    gr.mount_gradio_app(app, chat, path="/", footer_links=["api"], css=chat_css,
                         max_file_size=f"{upload_mb}mb", show_error=True)
     return app

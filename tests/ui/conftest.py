@@ -24,10 +24,9 @@ def app_service(tmp_path_factory: pytest.TempPathFactory, embedder) -> Service: 
 
 @pytest.fixture(scope="module")
 def app_url(app_service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    import os
-
-    os.environ["GRADIO_TEMP_DIR"] = str(tmp_path_factory.mktemp("gradio"))
     from ui.server import create_app
 
-    with serve(create_app(app_service, read_settings(ALL_SETTINGS, {}))) as url:
-        yield url
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("GRADIO_TEMP_DIR", str(tmp_path_factory.mktemp("gradio")))
+        with serve(create_app(app_service, read_settings(ALL_SETTINGS, {}))) as url:
+            yield url
