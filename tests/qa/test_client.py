@@ -84,3 +84,18 @@ def test_an_unreachable_server_is_a_client_error() -> None:
           pytest.raises(ClientError) as caught):
         dead.ask(KILLED)
     assert caught.value.code == "unreachable"
+
+
+def test_several_askers_are_served_at_once(base_url: str) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    questions = [KILLED, "What did U.S. officials complain about?"] * 4
+
+    def ask(question: str) -> Answer:
+        with Client(base_url, timeout=60) as own:
+            return own.ask(question)
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        answers = list(pool.map(ask, questions))
+    assert [a.question for a in answers] == questions
+    assert answers[0] == answers[2] == answers[4] and answers[1] == answers[3]
