@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from index.settings import SettingError, describe, read_settings, store_location
-from qa.settings import ALL_SETTINGS
-from qa.types import Answer
+from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
+from qa.types import Answer, Event
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--date-from", default="", help="only articles dated on/after YYYY[-MM[-DD]]")
     ask.add_argument("--date-to", default="", help="only articles dated on/before YYYY[-MM[-DD]]")
     ask.add_argument("--json", action="store_true", help="print the answer as one JSON object")
+    add_backend_flags(ask)
     return parser
 
 
@@ -38,7 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     from qa.errors import QAError
 
     try:
-        result = ask(args, read_settings(ALL_SETTINGS))
+        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
+        generative = settings["QA_BACKEND"] != "extractive"
+        result = show(ask(args, settings), live=generative and not args.json)
     except (SettingError, StoreError, ModelError, QAError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -47,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Answer:
+def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Iterator[Event]:
     from qa.retrieve import Filters
     from qa.service import Service, check_question
 
@@ -57,11 +61,28 @@ def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Answer:
     if args.k is not None and args.k <= 0:
         raise ValueError(f"--k must be a positive number, got {args.k}")
     service = Service.open(*store_location(args.store, args.chroma_url, settings), settings)
-    return service.ask(args.question, k=args.k, filters=filters)
+    return service.stream(args.question, k=args.k, filters=filters)
+
+
+def show(events: Iterator[Event], live: bool) -> Answer:
+    """Print a generated answer's tokens as they come (to stderr), and return the final answer."""
+    streamed = False
+    for event in events:
+        if event.kind == "token" and live:
+            streamed = True
+            print(event.data, end="", file=sys.stderr, flush=True)
+        elif event.kind == "done":
+            if streamed:
+                print("\n", file=sys.stderr)
+            return event.data
+    raise RuntimeError("the answer stream ended without an answer")
 
 
 def render_text(result: Answer) -> str:
     lines = [result.answer, ""]
+    unverified = [s.text for s in result.sentences if not s.supported]
+    if result.answerable and unverified:
+        lines += [f"Unverified (no cited passage supports it): {t}" for t in unverified] + [""]
     for c in result.citations:
         lines.append(f"[{c.n}] {c.title} ({c.date or 'undated'}) {c.source}")
         lines.append(f"    “{c.quote}” (characters {c.start}-{c.end})")

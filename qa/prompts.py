@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,14 @@ class Template:
             names = ", ".join(missing)
             raise TemplateError(f"Template {self.name!r} is missing variables: {names}")
         return self.text.format(**values)
+
+
+    def messages(self, **values: object) -> list[tuple[str, str]]:
+        """(role, text) pairs from a template written in `[system]` / `[user]` sections."""
+        parts = re.split(r"^\[(system|user|assistant)\][ \t]*$", self.render(**values),
+                         flags=re.MULTILINE)
+        pairs = [(role, text.strip()) for role, text in zip(parts[1::2], parts[2::2], strict=True)]
+        return pairs or [("user", self.render(**values))]
 
 
 def load_template(name: str, directory: Path = PROMPTS_DIR) -> Template:

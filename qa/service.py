@@ -21,8 +21,10 @@ from index.store import Store, StoredArticle, open_store
 from qa.answer import answer
 from qa.condense import standalone
 from qa.errors import BadQuestion, EmptyStore, NotFound
+from qa.generate import condense_with_llm, generate
+from qa.llm import Backend, chat_model
 from qa.retrieve import Corpus, Filters, hybrid_retriever, load_corpus
-from qa.types import Answer, Event
+from qa.types import Answer, Checked, Event, Generator
 
 
 @dataclass
@@ -31,6 +33,8 @@ class Service:
     embedder: Embedder
     k: int = 5
     max_question_chars: int = 2000
+    backend: Backend = Backend()
+    llm: Any = field(default=None, repr=False)  # a LangChain chat model; None = extractive
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -43,9 +47,11 @@ class Service:
         if must_exist and not url and not Path(path or "./store").is_dir():
             raise EmptyStore(f"There is no store at {path}: add articles with "
                              "`python -m index add PATH --store DIR` first")
+        backend = backend_from(settings)
+        llm = chat_model(backend)
         store = open_store(path, url, MODEL_NAME)
         return cls(store, load_embedder(settings["QA_EMBED_BATCH"]), settings["QA_K"],
-                   settings["QA_MAX_QUESTION_CHARS"])
+                   settings["QA_MAX_QUESTION_CHARS"], backend, llm)
 
     def corpus(self) -> Corpus:
         """The BM25 corpus, rebuilt whenever the stored articles have changed."""
@@ -58,28 +64,34 @@ class Service:
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(),
             history: Sequence[Any] = ()) -> Answer:
         """Answer `question`; with `history` (earlier turns) a follow-up is searched standalone."""
-        question = check_question(question, self.max_question_chars)
-        filters.bounds()  # a bad date fails here, before any work
-        corpus = self.corpus()
-        if corpus.empty:
-            raise EmptyStore(f"The store at {self.store.location} has no articles yet: "
-                             "add some with `python -m index add PATH` or upload them")
-        query = standalone(question, history)
-        retriever = hybrid_retriever(self.store, corpus, self.embedder, k or self.k, filters)
-        result = answer(query, retriever, self.embedder, corpus.bm25.idf)
-        return replace(result, question=question, query=query)
+        *_, done = self.stream(question, k, filters, history)
+        return done.data
 
     def stream(self, question: str, k: int | None = None, filters: Filters = Filters(),
                history: Sequence[Any] = ()) -> Iterator[Event]:
         """The answer as events: its text in `token`s, each `citation`, then `done`.
 
         Bad input raises at the first `next()`, before any event."""
-        result = self.ask(question, k, filters, history)
-        for token in re.findall(r"\S+\s*", result.answer):
-            yield Event("token", token)
-        for citation in result.citations:
-            yield Event("citation", citation)
-        yield Event("done", result)
+        question = check_question(question, self.max_question_chars)
+        filters.bounds()  # a bad date fails here, before any work
+        corpus = self.corpus()
+        if corpus.empty:
+            raise EmptyStore(f"The store at {self.store.location} has no articles yet: "
+                             "add some with `python -m index add PATH` or upload them")
+        retriever = hybrid_retriever(self.store, corpus, self.embedder, k or self.k, filters)
+        if self.llm is None:
+            result = self.extractive(question, standalone(question, history), retriever, corpus)
+            yield from replay(result)
+            return
+        query = condense_with_llm(question, history, self.llm)
+        yield from generate(query, question, retriever.invoke(query), self.llm, self.embedder,
+                            corpus.bm25.idf, self.backend)
+
+    def extractive(self, question: str, query: str, retriever: Any, corpus: Corpus) -> Answer:
+        result = answer(query, retriever, self.embedder, corpus.bm25.idf)
+        sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
+        return replace(result, question=question, query=query, sentences=sentences,
+                       generator=Generator("extractive", MODEL_NAME))
 
     def documents(self) -> list[StoredArticle]:
         return self.store.list_articles()
@@ -98,6 +110,20 @@ class Service:
         articles, chunks = self.store.count()
         return {"status": "ok", "articles": articles, "chunks": chunks, "model": MODEL_NAME,
                 "store": self.store.location}
+
+
+def replay(result: Answer) -> Iterator[Event]:
+    """A finished answer as the events of a stream: its words, its citations, itself."""
+    for token in re.findall(r"\S+\s*", result.answer):
+        yield Event("token", token)
+    for citation in result.citations:
+        yield Event("citation", citation)
+    yield Event("done", result)
+
+
+def backend_from(settings: dict[str, Any]) -> Backend:
+    return Backend(settings["QA_BACKEND"], settings["QA_MODEL"], settings["QA_BASE_URL"],
+                   settings["QA_LLM_API_KEY"], settings["QA_MAX_TOKENS"])
 
 
 def check_question(question: str, max_chars: int) -> str:

@@ -42,6 +42,27 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Checked:
+    """One sentence of an answer after verification: its citation numbers, whether the cited
+    passages support it, and the support score."""
+
+    text: str
+    citations: tuple[int, ...]
+    supported: bool
+    support: float
+
+
+@dataclass(frozen=True)
+class Generator:
+    """What produced an answer: the backend, its model and the prompt template (name + hash)."""
+
+    backend: str = "extractive"
+    model: str = ""
+    template: str = ""
+    template_sha: str = ""
+
+
+@dataclass(frozen=True)
 class Answer:
     """What the service says to a question. `query` is what was searched for: the question itself,
     or the standalone form of a follow-up."""
@@ -52,6 +73,8 @@ class Answer:
     citations: tuple[Citation, ...] = ()
     passages: tuple[Passage, ...] = field(default=())
     query: str = ""
+    sentences: tuple[Checked, ...] = ()
+    generator: Generator = Generator()
 
     def to_dict(self) -> dict[str, Any]:
         cited = {c.chunk_id for c in self.citations}
@@ -62,6 +85,8 @@ class Answer:
             "answerable": self.answerable,
             "citations": [asdict(c) for c in self.citations],
             "passages": [{**asdict(p), "cited": p.chunk_id in cited} for p in self.passages],
+            "sentences": [asdict(s) for s in self.sentences],
+            "generator": asdict(self.generator),
         }
 
     @classmethod
@@ -72,7 +97,10 @@ class Answer:
             citations=tuple(Citation(**c) for c in data.get("citations", [])),
             passages=tuple(Passage(**{k: v for k, v in p.items() if k != "cited"})
                            for p in data.get("passages", [])),
-            query=data.get("query", ""))
+            query=data.get("query", ""),
+            sentences=tuple(Checked(s["text"], tuple(s["citations"]), s["supported"],
+                                    s["support"]) for s in data.get("sentences", [])),
+            generator=Generator(**data.get("generator", {})))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""Generative answering: numbered passages -> LLM (streamed) -> verified citations.
+
+    for event in generate(query, question, passages, llm, embedder, idf, backend): ...
+
+If no retrieved sentence clears the extractive answerer's calibrated relevance threshold, it refuses
+without calling the LLM. Otherwise the `answer` prompt gets the passages as numbered, quoted data;
+tokens are passed on as they come; then `qa.verify` checks every sentence against the passages it
+cites. It does not retrieve; passages are handed in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+
+from index.embed import Embedder
+from qa.answer import THRESHOLD, candidates, refuse, score_sentences
+from qa.condense import is_follow_up, standalone, user_turns
+from qa.llm import Backend
+from qa.prompts import load_template
+from qa.types import Answer, Event, Generator, Passage
+from qa.verify import is_refusal, verify
+
+
+def generate(query: str, question: str, passages: list[Passage], llm: BaseChatModel,
+             embedder: Embedder, idf: Callable[[str], float], backend: Backend,
+             threshold: float = THRESHOLD) -> Iterator[Event]:
+    """Events `token`..., `citation`..., `done` for one question."""
+    scored = score_sentences(query, candidates(passages), embedder, idf)
+    if not scored or scored[0].score < threshold:
+        yield Event("done", gate_refusal(question, query, passages, backend))
+        return
+    template = load_template("answer")
+    messages = template.messages(passages=number_passages(passages), question=query)
+    text = ""
+    for chunk in llm.stream(messages):
+        piece = str(chunk.content)
+        if piece:
+            text += piece
+            yield Event("token", piece)
+    checked = verify(text, passages, embedder)
+    answerable = bool(checked.citations) and not is_refusal(checked.text)
+    result = Answer(question, checked.text.strip() or text.strip(), answerable, checked.citations,
+                    tuple(passages), query, checked.sentences,
+                    Generator(backend.kind, backend.model_name, template.name, template.sha))
+    for citation in result.citations:
+        yield Event("citation", citation)
+    yield Event("done", result)
+
+
+def gate_refusal(question: str, query: str, passages: list[Passage], backend: Backend) -> Answer:
+    refusal = refuse(question, passages)
+    template = load_template("refusal")
+    return replace(refusal, query=query, generator=Generator(
+        backend.kind, backend.model_name, template.name, template.sha))
+
+
+def number_passages(passages: Sequence[Passage]) -> str:
+    """Passages as numbered, quoted blocks: `[n] Title (date)` then the text in quotes."""
+    blocks = []
+    for n, p in enumerate(passages, start=1):
+        head = f"[{n}] {p.title or 'Untitled'}" + (f" ({p.date})" if p.date else "")
+        blocks.append(f'{head}\n"""{p.text.replace(chr(34) * 3, chr(34))}"""')
+    return "\n\n".join(blocks)
+
+
+def condense_with_llm(question: str, history: Sequence[Any], llm: BaseChatModel) -> str:
+    """A follow-up rewritten by the LLM with the `condense` prompt; the rule's query otherwise,
+    and whenever the model's rewrite is empty or runs long."""
+    turns = user_turns(history)
+    rule = standalone(question, history)
+    if not turns or not is_follow_up(question):
+        return rule
+    template = load_template("condense")
+    lines = "\n".join(f"User: {t}" for t in turns[-4:])
+    reply = str(llm.invoke(template.messages(history=lines, question=question)).content)
+    rewritten = " ".join(reply.strip().splitlines()[0].split()) if reply.strip() else ""
+    return rewritten if 0 < len(rewritten) <= 3 * len(rule) + 40 else rule

@@ -1,0 +1,144 @@
+"""Check a generated answer against the passages it cites, sentence by sentence.
+
+    checked = verify(text, passages, embedder)   # text with [n] markers numbering `passages` 1..k
+
+- a marker naming a passage that doesn't exist is removed;
+- a sentence without a marker gets the passage that supports it, if one does;
+- a sentence whose cited passages don't support it is kept, marked `supported=False`.
+
+Support of a sentence by a passage is measured, not asked of the model: the share of the sentence's
+content words (stemmed; numbers included) found in the passage, and the best cosine similarity
+(MiniLM) between the sentence and one of the passage's sentences, averaged. A number in the sentence
+that the passage doesn't contain vetoes support. The threshold was chosen on ../shared/eval data
+by `python -m qa.calibrate` (see docs/verification.md). Citation quotes are exact passage sentences.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.embed import Embedder
+from index.sentences import split_sentences
+from qa.lexical import analyze
+from qa.types import Checked, Citation, Passage
+
+SUPPORT_THRESHOLD = 0.65  # chosen by `python -m qa.calibrate`, see docs/verification.md
+LEXICAL_WEIGHT = 0.5
+_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+REFUSAL_START = "the articles don't say"
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of the answer with the passage numbers it cited (1-based, as written)."""
+
+    text: str
+    markers: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Verified:
+    text: str  # the answer rebuilt with renumbered markers
+    citations: tuple[Citation, ...]
+    sentences: tuple[Checked, ...]
+    removed_markers: int
+
+
+def parse_claims(text: str) -> list[Claim]:
+    """Sentences of `text`, each with the markers that follow it (a leading marker joins the one
+    before)."""
+    claims: list[Claim] = []
+    pos = 0
+    for match in [*_MARKER.finditer(text), None]:
+        segment = text[pos : match.start() if match else len(text)]
+        spans = split_sentences(segment)
+        numbers = tuple(int(n) for n in re.findall(r"\d+", match.group(1))) if match else ()
+        sentences = [segment[a:b].strip() for a, b in spans if segment[a:b].strip()]
+        claims += [Claim(s, ()) for s in sentences]
+        if numbers and claims:
+            last = claims[-1]
+            claims[-1] = Claim(last.text, tuple(dict.fromkeys(last.markers + numbers)))
+        pos = match.end() if match else len(text)
+    return claims
+
+
+def is_refusal(text: str) -> bool:
+    return text.strip().lower().replace("’", "'").startswith(REFUSAL_START)
+
+
+class Supports:
+    """Support scores of claims against passages, with the passages' sentences embedded once."""
+
+    def __init__(self, passages: list[Passage], embedder: Embedder) -> None:
+        self.passages, self.embedder = passages, embedder
+        self.spans = [[(a, b) for a, b in split_sentences(p.text) if p.text[a:b].strip()] or
+                      [(0, len(p.text))] for p in passages]
+        texts = [p.text[a:b] for p, spans in zip(passages, self.spans, strict=True)
+                 for a, b in spans]
+        self.vectors = np.array(embedder.embed_documents(texts)) if texts else np.zeros((0, 1))
+        self.terms = [set(analyze(p.text)) for p in passages]
+        self.numbers = [{_norm(n) for n in _NUMBER.findall(p.text)} for p in passages]
+
+    def scores(self, claim: str) -> list[tuple[float, bool, tuple[int, int]]]:
+        """Per passage: (support score, numbers all found, the best-matching sentence span)."""
+        if not self.passages:
+            return []
+        similarity = self.vectors @ np.array(self.embedder.embed_query(claim))
+        words = set(analyze(claim))
+        numbers = {_norm(n) for n in _NUMBER.findall(claim)}
+        out, offset = [], 0
+        for i, spans in enumerate(self.spans):
+            block = similarity[offset : offset + len(spans)]
+            offset += len(spans)
+            best = int(np.argmax(block))
+            lexical = len(words & self.terms[i]) / len(words) if words else 0.0
+            score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * float(block[best])
+            out.append((round(score, 4), numbers <= self.numbers[i], spans[best]))
+        return out
+
+
+def _norm(number: str) -> str:
+    return number.replace(",", "")
+
+
+def verify(text: str, passages: list[Passage], embedder: Embedder,
+           threshold: float = SUPPORT_THRESHOLD) -> Verified:
+    """The answer with its citations checked, corrected where possible, and flagged where not."""
+    supports = Supports(passages, embedder)
+    numbering: dict[int, int] = {}  # passage index -> citation number
+    quotes: dict[int, tuple[float, tuple[int, int]]] = {}
+    checked: list[Checked] = []
+    removed = 0
+    for claim in parse_claims(text):
+        valid = [n - 1 for n in claim.markers if 1 <= n <= len(passages)]
+        removed += len(claim.markers) - len(valid)
+        scores = supports.scores(claim.text)
+        ok = [i for i, (s, nums, _) in enumerate(scores) if s >= threshold and nums]
+        cited = [i for i in valid if i in ok] or valid or ok[:1]
+        if is_refusal(claim.text):
+            cited = []
+        for i in cited:
+            numbering.setdefault(i, len(numbering) + 1)
+            if i not in quotes or scores[i][0] > quotes[i][0]:
+                quotes[i] = (scores[i][0], scores[i][2])
+        support = max((scores[i][0] for i in cited), default=0.0)
+        checked.append(Checked(claim.text, tuple(numbering[i] for i in cited),
+                               bool(cited) and all(i in ok for i in cited), support))
+    citations = tuple(_citation(numbering[i], passages[i], quotes[i])
+                      for i in sorted(numbering, key=numbering.__getitem__))
+    return Verified(render(checked), citations, tuple(checked), removed)
+
+
+def _citation(n: int, passage: Passage, quote: tuple[float, tuple[int, int]]) -> Citation:
+    score, (a, b) = quote
+    return Citation(n, passage.doc_id, passage.chunk_id, passage.title, passage.source,
+                    passage.date, passage.text[a:b], passage.start + a, passage.start + b, score)
+
+
+def render(sentences: list[Checked] | tuple[Checked, ...]) -> str:
+    """The answer text: each sentence followed by its markers."""
+    return " ".join(s.text + "".join(f" [{n}]" for n in s.citations) for s in sentences)
