@@ -96,6 +96,7 @@ class LlamaCppChat(BaseChatModel):
         params.n_ctx = n_ctx
         params.cpuparams.n_threads = params.cpuparams_batch.n_threads = os.cpu_count() or 2
         params.port = 0  # llama.cpp's own HTTP listener: an ephemeral loopback port, unused
+        params.verbosity = 0  # llama.cpp logs only errors
         return cls(server=xllamacpp.Server(params), model_path=path, max_tokens=max_tokens)
 
     @property

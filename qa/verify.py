@@ -49,21 +49,21 @@ class Verified:
 
 
 def parse_claims(text: str) -> list[Claim]:
-    """Sentences of `text`, each with the markers that follow it (a leading marker joins the one
-    before)."""
-    claims: list[Claim] = []
-    pos = 0
-    for match in [*_MARKER.finditer(text), None]:
-        segment = text[pos : match.start() if match else len(text)]
-        spans = split_sentences(segment)
-        numbers = tuple(int(n) for n in re.findall(r"\d+", match.group(1))) if match else ()
-        sentences = [segment[a:b].strip() for a, b in spans if segment[a:b].strip()]
-        claims += [Claim(s, ()) for s in sentences]
-        if numbers and claims:
-            last = claims[-1]
-            claims[-1] = Claim(last.text, tuple(dict.fromkeys(last.markers + numbers)))
-        pos = match.end() if match else len(text)
-    return claims
+    """Sentences of `text` without their markers, each with the numbers of the markers written
+    after it (before or after its full stop); a marker opening a sentence joins the one before."""
+    clean, marks, pos = "", [], 0
+    for match in _MARKER.finditer(text):
+        clean += text[pos : match.start()]
+        marks.append((len(clean), [int(n) for n in re.findall(r"\d+", match.group(1))]))
+        pos = match.end()
+    clean += text[pos:]
+    spans = [(a, b) for a, b in split_sentences(clean) if clean[a:b].strip()]
+    numbers: list[list[int]] = [[] for _ in spans]
+    for at, found in marks:
+        if spans:
+            numbers[max((i for i, (a, _) in enumerate(spans) if a < at), default=0)] += found
+    return [Claim(clean[a:b].strip(), tuple(dict.fromkeys(n)))
+            for (a, b), n in zip(spans, numbers, strict=True)]
 
 
 def is_refusal(text: str) -> bool:
@@ -81,10 +81,15 @@ class Supports:
                  for a, b in spans]
         self.vectors = np.array(embedder.embed_documents(texts)) if texts else np.zeros((0, 1))
         self.terms = [set(analyze(p.text)) for p in passages]
+        self.sentence_terms = [[set(analyze(p.text[a:b])) for a, b in spans]
+                               for p, spans in zip(passages, self.spans, strict=True)]
         self.numbers = [{_norm(n) for n in _NUMBER.findall(p.text)} for p in passages]
 
     def scores(self, claim: str) -> list[tuple[float, bool, tuple[int, int]]]:
-        """Per passage: (support score, numbers all found, the best-matching sentence span)."""
+        """Per passage: (support score, numbers all found, the span of the sentence to quote).
+
+        The score takes words from the whole passage and meaning from its closest sentence; the
+        quote is the sentence that matches best in words and meaning together."""
         if not self.passages:
             return []
         similarity = self.vectors @ np.array(self.embedder.embed_query(claim))
@@ -94,11 +99,16 @@ class Supports:
         for i, spans in enumerate(self.spans):
             block = similarity[offset : offset + len(spans)]
             offset += len(spans)
-            best = int(np.argmax(block))
-            lexical = len(words & self.terms[i]) / len(words) if words else 0.0
-            score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * float(block[best])
-            out.append((round(score, 4), numbers <= self.numbers[i], spans[best]))
+            lexical = _share(words, self.terms[i])
+            score = LEXICAL_WEIGHT * lexical + (1 - LEXICAL_WEIGHT) * float(block.max())
+            quote = max(range(len(spans)), key=lambda j: _share(words, self.sentence_terms[i][j])
+                        + float(block[j]))
+            out.append((round(score, 4), numbers <= self.numbers[i], spans[quote]))
         return out
+
+
+def _share(words: set[str], found: set[str]) -> float:
+    return len(words & found) / len(words) if words else 0.0
 
 
 def _norm(number: str) -> str:
