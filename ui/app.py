@@ -19,7 +19,7 @@ from qa.errors import QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
 from qa.types import Answer
-from ui.render import EMPTY, searched_for, sources_html
+from ui.render import EMPTY, chat_text, searched_for, sources_html
 
 TITLE = "Ask the articles"
 DESCRIPTION = ("Answers are made of sentences from the indexed articles; every one is cited, and "
@@ -95,7 +95,7 @@ def stream_answer(service: Service, text: str, history: list[Any],
             yield history, gr.skip(), gr.skip(), ""
         elif event.kind == "done":
             result: Answer = event.data
-            history[-1]["content"] = result.answer
+            history[-1]["content"] = chat_text(result)
             yield history, sources_html(result), searched_for(result), ""
 
 

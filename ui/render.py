@@ -68,11 +68,22 @@ def source_link(source: str) -> str:
     return f'<span title="{html.escape(source, quote=True)}">{html.escape(name)}</span>'
 
 
+def chat_text(answer: Answer) -> str:
+    """The answer for the chat: sentences no cited passage supports are marked unverified."""
+    if not answer.answerable or all(s.supported for s in answer.sentences):
+        return answer.answer
+    return " ".join(s.text + "".join(f" [{n}]" for n in s.citations) +
+                    ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)
+
+
 def searched_for(answer: Answer) -> str:
-    """A line saying how a follow-up was searched, or nothing for a standalone question."""
-    if not answer.query or answer.query == answer.question:
-        return ""
-    return f"searched for: *{_md_escape(answer.query)}*"
+    """How a follow-up was searched, and which model wrote a generated answer; empty otherwise."""
+    parts = []
+    if answer.query and answer.query != answer.question:
+        parts.append(f"searched for: *{_md_escape(answer.query)}*")
+    if answer.generator.backend != "extractive":
+        parts.append(f"written by {_md_escape(answer.generator.model)}, citations checked")
+    return " · ".join(parts)
 
 
 def _md_escape(text: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.types import Answer, Citation, Passage
-from ui.render import searched_for, source_link, sources_html
+from ui.render import chat_text, searched_for, source_link, sources_html
 
 TEXT = "First sentence here. The cited <b>sentence</b> & more. Last one."
 
@@ -49,3 +49,17 @@ def test_searched_for_only_when_the_query_differs() -> None:
     assert searched_for(Answer("q", "a", True, query="q")) == ""
     assert searched_for(Answer("and when?", "a", True, query="when? (x_y)")) == (
         "searched for: *when? \\(x\\_y\\)*")
+
+
+def test_unverified_sentences_are_marked_in_the_chat() -> None:
+    from qa.types import Checked, Generator
+
+    sentences = (Checked("Zapata was shot.", (1,), True, 0.8),
+                 Checked("He carried diamonds.", (1,), False, 0.3))
+    answer = Answer("q", "Zapata was shot. [1] He carried diamonds. [1]", True, (), (), "q",
+                    sentences, Generator("llamacpp", "tiny.gguf", "answer", "abc"))
+    assert chat_text(answer) == ("Zapata was shot. [1] He carried diamonds. [1] "
+                                 "⚠️ *(unverified)*")
+    assert searched_for(answer) == "written by tiny\\.gguf, citations checked"
+    verified = Answer("q", "Zapata was shot. [1]", True, (), (), "q", sentences[:1])
+    assert chat_text(verified) == "Zapata was shot. [1]" and searched_for(verified) == ""

@@ -1,0 +1,192 @@
+"""Generative answers from a real LLM (SmolLM2-135M through llama.cpp): in-process for `llamacpp`,
+behind a real OpenAI-compatible server process for `openai`. The small model writes weak answers:
+these tests check the plumbing, the streaming, the recorded prompt and model, and the verifier."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessageChunk
+from langchain_core.outputs import ChatGenerationChunk, ChatResult
+
+from qa.__main__ import main as qa_main
+from qa.llm import Backend, LLMError, chat_model
+from qa.prompts import load_template
+from qa.service import Service
+from qa.types import Answer
+from tests.conftest import ROOT, free_port, smollm2_path
+
+pytestmark = pytest.mark.slow
+QUESTION = "What did U.S. officials express frustration with?"
+
+
+def llm_service(sample_service: Service, llm: Any, backend: Backend) -> Service:
+    return Service(sample_service.store, sample_service.embedder, 3, backend=backend, llm=llm)
+
+
+def llamacpp() -> Backend:
+    return Backend("llamacpp", smollm2_path())
+
+
+def check_generated(events: list[Any], backend: str, model: str) -> Answer:
+    tokens = [e.data for e in events if e.kind == "token"]
+    assert len(tokens) > 3, "the answer should arrive token by token"
+    result: Answer = events[-1].data
+    assert events[-1].kind == "done" and result.query == QUESTION
+    template = load_template("answer")
+    assert (result.generator.backend, result.generator.model) == (backend, model)
+    assert (result.generator.template, result.generator.template_sha) == ("answer", template.sha)
+    assert result.sentences and all(0 <= s.support <= 1.01 for s in result.sentences)
+    assert {c.n for c in result.citations} == {n for s in result.sentences for n in s.citations}
+    for c in result.citations:
+        passage = next(p for p in result.passages if p.chunk_id == c.chunk_id)
+        assert passage.text[c.start - passage.start : c.end - passage.start] == c.quote
+    return result
+
+
+def test_llamacpp_streams_a_verified_answer(sample_service: Service, smollm2: Any) -> None:
+    service = llm_service(sample_service, smollm2, llamacpp())
+    events = list(service.stream(QUESTION))
+    result = check_generated(events, "llamacpp", "SmolLM2-135M-Instruct.Q4_1.gguf")
+    assert "".join(e.data for e in events if e.kind == "token").strip()
+    assert result.to_dict()["generator"]["template"] == "answer"
+
+
+class Planted(BaseChatModel):
+    """The real model's streamed answer, then a planted unsupported sentence and a citation to a
+    passage that doesn't exist."""
+
+    inner: Any
+    tail: str = " The agents were smuggling diamonds to Norway [1]. Cables said so [9]."
+
+    @property
+    def _llm_type(self) -> str:
+        return "planted"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise AssertionError("only streaming is used")
+
+    def _stream(self, messages: Any, stop: Any = None, run_manager: Any = None,
+                **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield from self.inner._stream(messages, stop)
+        yield ChatGenerationChunk(message=AIMessageChunk(content=self.tail))
+
+
+def test_the_verifier_flags_planted_sentences_in_a_real_answer(sample_service: Service,
+                                                               smollm2: Any) -> None:
+    service = llm_service(sample_service, Planted(inner=smollm2), llamacpp())
+    result = service.ask(QUESTION)
+    diamonds = next(s for s in result.sentences if "diamonds" in s.text)
+    assert not diamonds.supported and diamonds.support < 0.65
+    cables = next(s for s in result.sentences if s.text.startswith("Cables said so"))
+    assert 9 not in cables.citations and "[9]" not in result.answer
+    assert all(c.n <= len(result.citations) for c in result.citations)
+
+
+class Untouchable(BaseChatModel):
+    @property
+    def _llm_type(self) -> str:
+        return "untouchable"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise AssertionError("the LLM must not be called")
+
+
+def test_nothing_relevant_refuses_before_calling_the_llm(sample_service: Service) -> None:
+    service = llm_service(sample_service, Untouchable(), llamacpp())
+    result = service.ask("What is the boiling point of water at sea level?")
+    assert not result.answerable and result.citations == ()
+    assert result.generator.template == "refusal" and result.answer.startswith("The articles")
+
+
+@pytest.fixture(scope="module")
+def openai_url() -> Iterator[str]:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "tests.llm_server", smollm2_path(),
+                               str(port)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail("the OpenAI-compatible server did not start within 30 s")
+        yield url
+    finally:
+        server.kill()
+        server.wait(10)
+
+
+def test_openai_backend_streams_from_a_real_server(sample_service: Service,
+                                                   openai_url: str) -> None:
+    backend = Backend("openai", "smollm2", openai_url, max_tokens=96)
+    service = llm_service(sample_service, chat_model(backend), backend)
+    check_generated(list(service.stream(QUESTION)), "openai", "smollm2")
+
+
+def test_the_cli_streams_and_records_the_model(sample_service: Service, use_model: None,
+                                               capsys: Any) -> None:
+    store = sample_service.store.location
+    code = qa_main(["ask", QUESTION, "--store", store, "--backend", "llamacpp", "--model",
+                    smollm2_path(), "--json", "--k", "3"])
+    out = capsys.readouterr()
+    assert code == 0, out.err
+    data = json.loads(out.out)
+    assert data["generator"]["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert {"text", "citations", "supported", "support"} == set(data["sentences"][0])
+    code = qa_main(["ask", QUESTION, "--store", store, "--backend", "llamacpp", "--model",
+                    smollm2_path(), "--k", "3"])
+    out = capsys.readouterr()
+    assert code == 0 and len(out.err.strip()) > 0 and out.out.strip()  # tokens live on stderr
+
+
+@pytest.mark.parametrize("backend, message", [
+    (Backend("llamacpp", "/nowhere/model.gguf"), "needs --model (QA_MODEL) to name a GGUF file"),
+    (Backend("openai", "m"), "needs --base-url (QA_BASE_URL) and --model (QA_MODEL)"),
+    (Backend("gpt"), "Unknown backend 'gpt'"),
+])
+def test_incomplete_backend_settings_are_named(backend: Backend, message: str) -> None:
+    with pytest.raises(LLMError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        chat_model(backend)
+
+
+def test_cli_reports_a_bad_backend_setting(capsys: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("QA_BACKEND", "gpt")
+    assert qa_main(["ask", QUESTION]) == 1
+    assert "QA_BACKEND='gpt' is invalid: expected one of extractive" in capsys.readouterr().err
+
+
+def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
+                                                      smollm2: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from index.settings import read_settings
+    from qa.api import create_api
+    from qa.retrieve import Filters
+    from qa.settings import ALL_SETTINGS
+    from ui.app import stream_answer
+    from ui.render import chat_text
+
+    service = llm_service(sample_service, smollm2, llamacpp())
+    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {}))) as client, \
+            client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as response:
+        blocks = response.read().decode().strip().split("\n\n")
+    kinds = [b.split("\n", 1)[0].removeprefix("event: ") for b in blocks]
+    assert kinds.count("token") > 3 and kinds[-1] == "done"
+    done = json.loads(blocks[-1].split("\n", 1)[1].removeprefix("data: "))
+    assert done["generator"]["backend"] == "llamacpp" and done["sentences"]
+    updates = list(stream_answer(service, QUESTION, [], Filters()))
+    assert len(updates) > 3
+    assert updates[-1][0][-1]["content"] == chat_text(service.ask(QUESTION))
