@@ -80,8 +80,10 @@ def show(events: Iterator[Event], live: bool) -> Answer:
 
 def render_text(result: Answer) -> str:
     lines = [result.answer, ""]
+    from qa.verify import is_refusal
+
     unverified = [s.text for s in result.sentences if not s.supported]
-    if result.answerable and unverified:
+    if unverified and not is_refusal(result.answer):
         lines += [f"Unverified (no cited passage supports it): {t}" for t in unverified] + [""]
     for c in result.citations:
         lines.append(f"[{c.n}] {c.title} ({c.date or 'undated'}) {c.source}")

@@ -42,7 +42,7 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
             text += piece
             yield Event("token", piece)
     checked = verify(text, passages, embedder)
-    answerable = bool(checked.citations) and not is_refusal(checked.text)
+    answerable = any(s.supported for s in checked.sentences) and not is_refusal(checked.text)
     result = Answer(question, checked.text.strip() or text.strip(), answerable, checked.citations,
                     tuple(passages), query, checked.sentences,
                     Generator(backend.kind, backend.model_name, template.name, template.sha))

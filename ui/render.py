@@ -9,6 +9,7 @@ import html
 from collections.abc import Sequence
 
 from qa.types import Answer, Citation, Passage
+from qa.verify import is_refusal
 
 EMPTY = '<p class="qa-empty">Sources of the answer appear here.</p>'
 
@@ -70,7 +71,7 @@ def source_link(source: str) -> str:
 
 def chat_text(answer: Answer) -> str:
     """The answer for the chat: sentences no cited passage supports are marked unverified."""
-    if not answer.answerable or all(s.supported for s in answer.sentences):
+    if all(s.supported for s in answer.sentences) or is_refusal(answer.answer):
         return answer.answer
     return " ".join(s.text + "".join(f" [{n}]" for n in s.citations) +
                     ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)

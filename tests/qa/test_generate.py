@@ -190,3 +190,42 @@ def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
     updates = list(stream_answer(service, QUESTION, [], Filters()))
     assert len(updates) > 3
     assert updates[-1][0][-1]["content"] == chat_text(service.ask(QUESTION))
+
+
+class Scripted(BaseChatModel):
+    """Replies with a fixed text: for testing what is done with a reply, not the reply."""
+
+    reply: str
+
+    @property
+    def _llm_type(self) -> str:
+        return "scripted"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        from langchain_core.messages import AIMessage
+        from langchain_core.outputs import ChatGeneration
+
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=self.reply))])
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("Who was wounded at the fake roadblock?\nExtra line", "Who was wounded at the fake roadblock?"),
+    ("", "who was wounded? (killed fake roadblock)"),
+    ("word " * 80, "who was wounded? (killed fake roadblock)"),
+])
+def test_follow_ups_are_condensed_by_the_llm_with_the_rule_as_fallback(reply: str,
+                                                                        expected: str) -> None:
+    from qa.generate import condense_with_llm
+
+    history = ["Who was killed at the fake roadblock?"]
+    assert condense_with_llm("and who was wounded?", history, Scripted(reply=reply)) == expected
+    standalone = "What did U.S. officials complain about?"
+    assert condense_with_llm(standalone, history, Untouchable()) == standalone
+
+
+def test_the_real_model_condenses_a_follow_up(smollm2: Any) -> None:
+    from qa.generate import condense_with_llm
+
+    query = condense_with_llm("and who was wounded?", ["Who was killed at the fake roadblock?"],
+                              smollm2)
+    assert query and query != "and who was wounded?"

@@ -13,3 +13,17 @@ def test_refusal_template_renders_and_names_missing_variables() -> None:
         template.render()
     with pytest.raises(TemplateError, match="No template 'nope'"):
         load_template("nope")
+
+
+def test_answer_and_condense_templates_have_named_variables_and_roles() -> None:
+    answer = load_template("answer")
+    assert answer.variables == {"passages", "question"} and len(answer.sha) == 12
+    messages = answer.messages(passages="[1] Title\n\"\"\"text\"\"\"", question="Who?")
+    assert [role for role, _ in messages] == ["system", "user"]
+    assert "[n]" not in messages[0][1] and "[1]" in messages[0][1]
+    assert "The articles don't say" in messages[0][1] and "Question: Who?" in messages[1][1]
+    with pytest.raises(TemplateError, match="'answer' is missing variables: passages"):
+        answer.messages(question="Who?")
+    condense = load_template("condense")
+    assert condense.variables == {"history", "question"}
+    assert condense.messages(history="User: a", question="b")[1][1].endswith("Standalone question:")

@@ -63,3 +63,14 @@ def test_unverified_sentences_are_marked_in_the_chat() -> None:
     assert searched_for(answer) == "written by tiny\\.gguf, citations checked"
     verified = Answer("q", "Zapata was shot. [1]", True, (), (), "q", sentences[:1])
     assert chat_text(verified) == "Zapata was shot. [1]" and searched_for(verified) == ""
+
+
+def test_an_answer_with_nothing_supported_is_still_marked() -> None:
+    from qa.types import Checked
+
+    sentences = (Checked("He carried diamonds.", (), False, 0.2),)
+    answer = Answer("q", "He carried diamonds.", False, (), (), "q", sentences)
+    assert chat_text(answer) == "He carried diamonds. ⚠️ *(unverified)*"
+    refusal = Answer("q", "The articles don't say.", False, (), (), "q",
+                     (Checked("The articles don't say.", (), False, 0.0),))
+    assert chat_text(refusal) == "The articles don't say."
