@@ -41,6 +41,9 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
         if piece:
             text += piece
             yield Event("token", piece)
+    if not text.strip():  # the model said nothing: say so the way a refusal does
+        yield Event("done", gate_refusal(question, query, passages, backend))
+        return
     checked = verify(text, passages, embedder)
     answerable = any(s.supported for s in checked.sentences) and not is_refusal(checked.text)
     result = Answer(question, checked.text.strip() or text.strip(), answerable, checked.citations,

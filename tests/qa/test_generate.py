@@ -229,3 +229,21 @@ def test_the_real_model_condenses_a_follow_up(smollm2: Any) -> None:
     query = condense_with_llm("and who was wounded?", ["Who was killed at the fake roadblock?"],
                               smollm2)
     assert query and query != "and who was wounded?"
+
+
+class Silent(BaseChatModel):
+    @property
+    def _llm_type(self) -> str:
+        return "silent"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise AssertionError("only streaming is used")
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield ChatGenerationChunk(message=AIMessageChunk(content=""))
+
+
+def test_an_empty_generation_becomes_a_refusal(sample_service: Service) -> None:
+    result = llm_service(sample_service, Silent(), llamacpp()).ask(QUESTION)
+    assert not result.answerable and result.answer.startswith("The articles don't say")
+    assert result.generator.template == "refusal"
