@@ -20,6 +20,7 @@ from index.load import load_upload
 from index.store import Store, StoredArticle, open_store
 from qa.answer import answer
 from qa.condense import standalone
+from qa.embed_cache import CachedEmbeddings
 from qa.errors import BadQuestion, EmptyStore, NotFound
 from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
@@ -38,6 +39,10 @@ class Service:
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    sentences: CachedEmbeddings = field(init=False, repr=False)  # the answerer's embeddings
+
+    def __post_init__(self) -> None:
+        self.sentences = CachedEmbeddings(self.embedder)
 
     @classmethod
     def open(cls, path: str | None, url: str | None, settings: dict[str, Any],
@@ -84,11 +89,11 @@ class Service:
             yield from replay(result)
             return
         query = condense_with_llm(question, history, self.llm)
-        yield from generate(query, question, retriever.invoke(query), self.llm, self.embedder,
+        yield from generate(query, question, retriever.invoke(query), self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
 
     def extractive(self, question: str, query: str, retriever: Any, corpus: Corpus) -> Answer:
-        result = answer(query, retriever, self.embedder, corpus.bm25.idf)
+        result = answer(query, retriever, self.sentences, corpus.bm25.idf)
         sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
         return replace(result, question=question, query=query, sentences=sentences,
                        generator=Generator("extractive", MODEL_NAME))

@@ -1,0 +1,194 @@
+"""`python -m qa.eval --docs DOCS.jsonl --questions QUESTIONS.jsonl [--k 10] [--json]`
+
+Index the documents (into a temporary store, or `--store`), ask every question of our pipeline and,
+in the same run, of two baselines, and print their metrics side by side:
+
+    ours   hybrid retrieval (dense + BM25, RRF) over sentence-aligned chunks, our answerer
+           (extractive, or the `--backend` LLM with verified citations)
+    bm25   BM25 alone over the same chunks, the extractive answerer
+    naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM,
+           Chroma similarity search top k; the extractive answerer on what it finds
+
+The baselines share our answerer so that their answer and refusal scores measure what retrieval
+hands it. The files use the ../shared/eval format (see PROVENANCE.md there).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from index.settings import read_settings
+from qa.metrics import Outcome, best_f1_em, normalize, ranking, summarize
+from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
+from qa.types import Answer, Passage
+
+PIPELINES = ("ours", "bm25", "naive")
+NAIVE_CHUNK, NAIVE_OVERLAP = 1000, 200
+Ask = Callable[[str], Answer]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    question: str
+    answers: tuple[str, ...]
+    gold_doc_ids: frozenset[str]
+    answerable: bool
+
+
+def read_questions(path: Path, limit: int | None = None) -> list[Question]:
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+    return [Question(str(r["id"]), r["question"], tuple(r.get("answers") or ()),
+                     frozenset(r.get("gold_doc_ids") or ()), bool(r.get("answerable", True)))
+            for r in rows[:limit]]
+
+
+def judge(question: Question, result: Answer, seconds: float) -> Outcome:
+    """Score one answer against the question's gold documents and answers."""
+    doc_ids = [p.doc_id for p in result.passages]
+    rank = ranking(doc_ids, set(question.gold_doc_ids)) if question.gold_doc_ids else {}
+    f1, em = best_f1_em(result.answer, question.answers) if result.answerable else (0.0, 0.0)
+    golds = [normalize(a) for a in question.answers]
+    with_answer = sum(any(g and g in normalize(c.quote) for g in golds) for c in result.citations)
+    return Outcome(question.answerable, not result.answerable, rank, f1, em,
+                   len(result.citations), with_answer, seconds)
+
+
+def run(ask: Ask, questions: Sequence[Question], label: str) -> dict[str, float | None]:
+    from tqdm import tqdm
+
+    outcomes = []
+    for q in tqdm(questions, desc=label, unit="q", file=sys.stderr, leave=False):
+        start = time.perf_counter()
+        result = ask(q.question)
+        outcomes.append(judge(q, result, time.perf_counter() - start))
+    return summarize(outcomes)
+
+
+def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
+    """The three askers over one store: ours (the service), BM25 only, and the naive one."""
+    from langchain_core.runnables import RunnableLambda
+
+    from qa.answer import answer
+    from qa.retrieve import LexicalRetriever, to_passage
+
+    corpus = service.corpus()
+    retriever = LexicalRetriever(corpus=corpus, k=k)
+
+    def bm25_passages(q: str) -> list[Passage]:
+        return [to_passage(d, str(d.id), 0.0) for d in retriever.invoke(q)]
+
+    lexical = RunnableLambda(bm25_passages)
+
+    def bm25(q: str) -> Answer:
+        return answer(q, lexical, service.embedder, corpus.bm25.idf)
+
+    def naive_passages(text: str) -> list[Passage]:
+        return naive_search(naive, text, k)
+
+    def naive_ask(q: str) -> Answer:
+        return answer(q, RunnableLambda(naive_passages), service.embedder, corpus.bm25.idf)
+
+    return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask}
+
+
+def index_naive(articles: Sequence[Any], embedder: Any, client: Any) -> Any:
+    """The tutorial's index: 1000/200 character chunks, embedded into their own collection."""
+    from langchain_chroma import Chroma
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    splitter = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK, chunk_overlap=NAIVE_OVERLAP,
+                                              add_start_index=True)
+    documents = splitter.create_documents(
+        [a.text for a in articles],
+        [{"doc_id": a.doc_id, "title": a.title, "source": a.source, "date": a.date}
+         for a in articles])
+    store = Chroma(client=client, collection_name="naive_chunks", embedding_function=embedder,
+                   collection_metadata={"hnsw:space": "cosine"})
+    store.add_documents(documents, ids=[f"naive-{i}" for i in range(len(documents))])
+    return store
+
+
+def naive_search(store: Any, question: str, k: int) -> list[Passage]:
+    found = store.similarity_search_with_score(question, k=k)
+    return [Passage(d.metadata["doc_id"], str(d.id), d.metadata["title"], d.metadata["source"],
+                    d.metadata["date"], d.page_content, d.metadata["start_index"],
+                    d.metadata["start_index"] + len(d.page_content), round(1 - float(s), 6))
+            for d, s in found]
+
+
+def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: dict[str, Any],
+             k: int) -> dict[str, dict[str, float | None]]:
+    """Index, build the three pipelines, run every question through each."""
+    from index.add import add_paths
+    from index.embed import MODEL_NAME, load_embedder
+    from index.load import load_paths
+    from index.store import open_store
+    from qa.llm import chat_model
+    from qa.service import Service, backend_from
+
+    embedder = load_embedder(settings["QA_EMBED_BATCH"])
+    store = open_store(store_dir, None, MODEL_NAME)
+    report = add_paths([str(docs)], store, embedder)
+    print(f"indexed: {report.summary()}", file=sys.stderr)
+    articles = [a for loaded, _ in load_paths([str(docs)]) for a in loaded]
+    naive = index_naive(articles, embedder, store.client)
+    backend = backend_from(settings)
+    service = Service(store, embedder, k, settings["QA_MAX_QUESTION_CHARS"], backend,
+                      chat_model(backend))
+    return {name: run(ask, questions, name)
+            for name, ask in pipelines(service, naive, k).items()}
+
+
+def render_table(results: dict[str, dict[str, float | None]]) -> str:
+    names = list(results)
+    metrics = list(results[names[0]])
+    lines = [f"{'metric':<20}" + "".join(f"{n:>10}" for n in names)]
+    for m in metrics:
+        cells = (results[n][m] for n in names)
+        lines.append(f"{m:<20}" + "".join(f"{'n/a' if v is None else round(v, 3):>10}"
+                                          for v in cells))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.eval", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=Path, required=True, help="docs.jsonl (id, title, text)")
+    parser.add_argument("--questions", type=Path, required=True, help="questions.jsonl")
+    parser.add_argument("--k", type=int, default=10, help="passages retrieved per question")
+    parser.add_argument("--limit", type=int, help="only the first N questions")
+    parser.add_argument("--store", help="index into this store folder (default: a temporary one)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    add_backend_flags(parser)
+    args = parser.parse_args(argv)
+    for path in (args.docs, args.questions):
+        if not path.is_file():
+            parser.error(f"{path} is not a file")
+    if args.k < 1:
+        parser.error("--k must be at least 1")
+    from qa.errors import QAError
+
+    try:
+        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
+        questions = read_questions(args.questions, args.limit)
+        with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
+            results = evaluate(args.docs, questions, args.store or f"{tmp}/store", settings,
+                               args.k)
+    except (QAError, ValueError, KeyError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(results, indent=2) if args.json else render_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
