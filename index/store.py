@@ -8,7 +8,7 @@ the next `add`. It does not chunk or embed.
 
 from __future__ import annotations
 
-import hashlib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +20,7 @@ from index.types import Article, Chunk
 
 CHUNKS = "qa_chunks"
 ARTICLES = "qa_articles"
+META = "qa_meta"  # one record whose value changes with every write: the store's version
 Row = tuple[str, str, dict[str, Any]]  # id, document, metadata
 PAGE = 5000  # records per read, to keep memory flat on large stores
 
@@ -71,6 +72,7 @@ class Store:
             CHUNKS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedding_model": model} if model else None)
         self.articles = client.get_or_create_collection(ARTICLES, embedding_function=None)
+        self.meta = client.get_or_create_collection(META, embedding_function=None)
         stored_model = (self.chunks.metadata or {}).get("embedding_model")
         if model and stored_model and stored_model != model:
             raise StoreError(f"The store at {location} was built with {stored_model}, not {model}; "
@@ -87,6 +89,7 @@ class Store:
         if found["ids"]:
             incomplete = {**found["metadatas"][0], "content_hash": ""}
             self.articles.update(ids=[article.doc_id], metadatas=[incomplete])
+        self._changed()
         old = set(self.chunks.get(where={"doc_id": article.doc_id}, include=[])["ids"])
         step = self.client.get_max_batch_size()
         for i in range(0, len(chunks), step):
@@ -99,6 +102,7 @@ class Store:
         meta = {**article_metadata(article), "chunks": len(chunks), "content_hash": content_hash}
         self.articles.upsert(ids=[article.doc_id], embeddings=[[0.0]], documents=[article.text],
                              metadatas=[meta])
+        self._changed()
 
     def remove(self, doc_id: str) -> bool:
         """Delete an article and its chunks; False if there was neither."""
@@ -106,6 +110,7 @@ class Store:
         had_article = bool(self.articles.get(ids=[doc_id], include=[])["ids"])
         self.chunks.delete(where={"doc_id": doc_id})
         self.articles.delete(ids=[doc_id])
+        self._changed()
         return had_chunks or had_article
 
     def list_articles(self) -> list[StoredArticle]:
@@ -121,11 +126,16 @@ class Store:
         return self._pages(self.chunks, ["documents", "metadatas"])
 
     def version(self) -> str:
-        """Changes whenever an article is added, changed or removed (or left incomplete)."""
-        rows = sorted((row_id, str(meta["content_hash"]))
-                      for row_id, _, meta in self._pages(self.articles, ["metadatas"]))
-        digest = hashlib.sha1(repr((rows, self.chunks.count())).encode())
-        return digest.hexdigest()
+        """Changes whenever an article is added, changed or removed (or left incomplete), by
+        this process or another one on the same store; three small reads, whatever the size."""
+        found = self.meta.get(ids=["version"], include=["metadatas"])
+        stamp = found["metadatas"][0]["stamp"] if found["ids"] else ""
+        return f"{stamp}:{self.articles.count()}:{self.chunks.count()}"
+
+    def _changed(self) -> None:
+        """A new version stamp, written at the start and at the end of every change."""
+        self.meta.upsert(ids=["version"], embeddings=[[0.0]], documents=[""],
+                         metadatas=[{"stamp": uuid.uuid4().hex}])
 
     def count(self) -> tuple[int, int]:
         """(articles, chunks)."""

@@ -81,3 +81,17 @@ def test_an_unusable_store_folder_is_a_store_error(tmp_path: Path) -> None:
     blocker.write_text("not a folder")
     with pytest.raises(StoreError, match="Cannot open the store folder"):
         open_store(str(blocker / "store"), None, "fake")
+
+
+def test_the_version_changes_with_every_write_seen_from_another_handle(
+        store: Store, tmp_path: Path) -> None:
+    other = open_store(str(tmp_path / "store"), None, "fake")
+    versions = [other.version()]
+    put(store, ARTICLE)
+    versions.append(other.version())
+    put(store, replace(ARTICLE, text=ARTICLE.text + " Fourth sentence."), "h2")  # same count
+    versions.append(other.version())
+    assert other.version() == versions[-1]  # reading changes nothing
+    store.remove("doc-1")
+    versions.append(other.version())
+    assert len(set(versions)) == 4
