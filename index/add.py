@@ -100,13 +100,15 @@ def plan(article: Article, store: Store, embedder: Embedder,
 
 
 def write(jobs: list[_Job], store: Store, embedder: Embedder, report: AddReport) -> int:
-    """Embed the jobs' chunks in one call, then store article by article."""
+    """Embed the jobs' chunks in one call, then store them in one batched write."""
     vectors = embedder.embed_documents([c.embed_text for j in jobs for c in j.chunks])
-    offset = 0
+    entries, offset = [], 0
     for job in jobs:
-        store.put(job.article, job.chunks, vectors[offset : offset + len(job.chunks)],
-                  job.content_hash)
+        entries.append((job.article, job.chunks, vectors[offset : offset + len(job.chunks)],
+                        job.content_hash))
         offset += len(job.chunks)
+    store.put_many(entries)
+    for job in jobs:
         report.updated += job.is_update
         report.new += not job.is_update
         report.chunks += len(job.chunks)

@@ -62,6 +62,9 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
     return Store(client, model, url or str(path))
 
 
+Entry = tuple[Article, list[Chunk], list[list[float]], str]  # article, chunks, vectors, hash
+
+
 class Store:
     """Chunks and articles in two Chroma collections of one client."""
 
@@ -84,24 +87,36 @@ class Store:
 
     def put(self, article: Article, chunks: list[Chunk], vectors: list[list[float]],
             content_hash: str) -> None:
-        """Mark the article incomplete, write its chunks, drop its stale ones, mark it complete."""
-        found = self.articles.get(ids=[article.doc_id], include=["metadatas"])
+        """Write one article and its chunks (see `put_many`)."""
+        self.put_many([(article, chunks, vectors, content_hash)])
+
+    def put_many(self, items: list[Entry]) -> None:
+        """Write several articles in a few batched calls: mark those already stored incomplete,
+        write all chunks, drop their stale ones, then mark the articles complete (last)."""
+        if not items:
+            return
+        doc_ids = [article.doc_id for article, *_ in items]
+        found = self.articles.get(ids=doc_ids, include=["metadatas"])
         if found["ids"]:
-            incomplete = {**found["metadatas"][0], "content_hash": ""}
-            self.articles.update(ids=[article.doc_id], metadatas=[incomplete])
+            incomplete = [{**meta, "content_hash": ""} for meta in found["metadatas"]]
+            self.articles.update(ids=found["ids"], metadatas=incomplete)
         self._changed()
-        old = set(self.chunks.get(where={"doc_id": article.doc_id}, include=[])["ids"])
+        old = set(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
+        rows = [(c, v, article) for article, chunks, vectors, _ in items
+                for c, v in zip(chunks, vectors, strict=True)]
         step = self.client.get_max_batch_size()
-        for i in range(0, len(chunks), step):
-            batch = chunks[i : i + step]
-            self.chunks.upsert(ids=[c.chunk_id for c in batch], embeddings=vectors[i : i + step],
-                               documents=[c.text for c in batch],
-                               metadatas=[chunk_metadata(article, c) for c in batch])
-        if stale := old - {c.chunk_id for c in chunks}:
+        for i in range(0, len(rows), step):
+            batch = rows[i : i + step]
+            self.chunks.upsert(ids=[c.chunk_id for c, _, _ in batch],
+                               embeddings=[v for _, v, _ in batch],
+                               documents=[c.text for c, _, _ in batch],
+                               metadatas=[chunk_metadata(a, c) for c, _, a in batch])
+        if stale := old - {c.chunk_id for c, _, _ in rows}:
             self.chunks.delete(ids=sorted(stale))
-        meta = {**article_metadata(article), "chunks": len(chunks), "content_hash": content_hash}
-        self.articles.upsert(ids=[article.doc_id], embeddings=[[0.0]], documents=[article.text],
-                             metadatas=[meta])
+        metas = [{**article_metadata(article), "chunks": len(chunks), "content_hash": digest}
+                 for article, chunks, _, digest in items]
+        self.articles.upsert(ids=doc_ids, embeddings=[[0.0]] * len(items),
+                             documents=[article.text for article, *_ in items], metadatas=metas)
         self._changed()
 
     def remove(self, doc_id: str) -> bool:

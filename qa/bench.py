@@ -1,0 +1,237 @@
+"""`python -m qa.bench [--docs DOCS.jsonl] [--sizes 1000 10000 100000] [--out docs/benchmarks.md]`
+
+Measures, in one run on this machine:
+
+- indexing throughput of our indexer (load, clean, sentence chunks, embed, store) against the
+  naive LangChain pipeline (RecursiveCharacterTextSplitter 1000/200, the same MiniLM, Chroma) on
+  the same articles, in article words per second and chunks per second, alternating the two
+  `--rounds` times and keeping each one's best round, and the ratio;
+- query latency p50/p95 of retrieval (query embedding, Chroma, BM25, fusion; the answerer excluded)
+  at each store size, on synthetic chunks (sentences of the corpus recombined, random unit vectors);
+- peak memory (RSS) and store size on disk.
+
+It rewrites the part of `--out` between `<!-- bench:start -->` and `<!-- bench:end -->` with
+tables, and saves a plot beside it (PNG).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from qa.eval import index_naive
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DOCS = ROOT.parent / "shared" / "eval" / "squad2-dev-500" / "docs.jsonl"
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+CHUNKS_PER_ARTICLE = 8
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def index_ours(docs: Path, embedder: Any, folder: str) -> dict[str, float]:
+    from index.add import add_paths
+    from index.embed import MODEL_NAME
+    from index.store import folder_size, open_store
+
+    store = open_store(folder, None, MODEL_NAME)
+    start = time.perf_counter()
+    report = add_paths([str(docs)], store, embedder)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "chunks": report.chunks, "words": report.words,
+            "store_mb": folder_size(folder) / 2**20}
+
+
+def index_baseline(docs: Path, embedder: Any, folder: str) -> dict[str, float]:
+    import chromadb
+
+    from index.load import load_paths
+    from index.store import folder_size
+
+    articles = [a for loaded, _ in load_paths([str(docs)]) for a in loaded]
+    client = chromadb.PersistentClient(path=folder)
+    start = time.perf_counter()
+    naive = index_naive(articles, embedder, client)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "chunks": naive._collection.count(),
+            "words": sum(len(a.text.split()) for a in articles),
+            "store_mb": folder_size(folder) / 2**20}
+
+
+def bench_indexing(docs: Path, embedder: Any, rounds: int) -> dict[str, dict[str, float]]:
+    """Best of `rounds` alternating runs of each indexer, each into a fresh store."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):
+        for name, run in (("naive", index_baseline), ("ours", index_ours)):
+            with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+                result = run(docs, embedder, folder)
+            if name not in best or result["seconds"] < best[name]["seconds"]:
+                best[name] = result
+    for result in best.values():
+        result["words_per_s"] = result["words"] / result["seconds"]
+        result["chunks_per_s"] = result["chunks"] / result["seconds"]
+    return best
+
+
+def synthetic_store(size: int, sentences: list[str], folder: str, seed: int = 0) -> Any:
+    """A store of `size` chunks made of corpus sentences, with random unit vectors."""
+    from index.embed import MODEL_NAME
+    from index.store import open_store
+
+    store = open_store(folder, None, MODEL_NAME)
+    rng = random.Random(seed)
+    vectors = np.random.default_rng(seed).standard_normal((size, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    step = min(store.client.get_max_batch_size(), 5000)
+    for lo in range(0, size, step):
+        ids = range(lo, min(size, lo + step))
+        texts = [" ".join(rng.sample(sentences, 3)) for _ in ids]
+        metas = [{"doc_id": f"syn-{i // CHUNKS_PER_ARTICLE}", "title": "", "source": "synthetic",
+                  "date": "", "start": 0, "end": len(t), "index": i % CHUNKS_PER_ARTICLE}
+                 for i, t in zip(ids, texts, strict=True)]
+        store.chunks.add(ids=[f"syn-{i}" for i in ids], embeddings=vectors[lo : lo + len(ids)],
+                         documents=texts, metadatas=metas)
+    articles = sorted({m for m in range(0, size, CHUNKS_PER_ARTICLE)})
+    for lo in range(0, len(articles), step):
+        batch = articles[lo : lo + step]
+        store.articles.add(ids=[f"syn-{i // CHUNKS_PER_ARTICLE}" for i in batch],
+                           embeddings=[[0.0]] * len(batch), documents=[""] * len(batch),
+                           metadatas=[{"content_hash": "syn", "chunks": CHUNKS_PER_ARTICLE}
+                                      for _ in batch])
+    return store
+
+
+def bench_queries(size: int, sentences: list[str], questions: list[str], embedder: Any
+                  ) -> dict[str, float]:
+    """Retrieval latency over a synthetic store of `size` chunks (first query excluded)."""
+    from index.store import folder_size
+    from qa.retrieve import hybrid_retriever
+    from qa.service import Service
+
+    with tempfile.TemporaryDirectory(prefix="bench-q-") as folder:
+        start = time.perf_counter()
+        store = synthetic_store(size, sentences, folder)
+        build = time.perf_counter() - start
+        service = Service(store, embedder, k=5)
+        start = time.perf_counter()
+        service.corpus()
+        corpus_seconds = time.perf_counter() - start
+        times = []
+        for question in questions:
+            start = time.perf_counter()
+            corpus = service.corpus()
+            hybrid_retriever(store, corpus, embedder, 5).invoke(question)
+            times.append(time.perf_counter() - start)
+        store_mb = folder_size(folder) / 2**20
+    ms = np.array(times[1:]) * 1000
+    return {"chunks": size, "p50_ms": float(np.percentile(ms, 50)),
+            "p95_ms": float(np.percentile(ms, 95)), "write_s": build,
+            "bm25_build_s": corpus_seconds, "store_mb": store_mb, "peak_rss_mb": peak_rss_mb()}
+
+
+def corpus_sentences(docs: Path) -> list[str]:
+    from index.load import load_paths
+    from index.sentences import split_sentences
+
+    texts = [a.text for loaded, _ in load_paths([str(docs)]) for a in loaded]
+    return [t[a:b] for t in texts for a, b in split_sentences(t) if len(t[a:b].split()) > 4]
+
+
+def render(indexing: dict[str, dict[str, float]], queries: list[dict[str, float]],
+           plot: str, docs: Path) -> str:
+    ours, naive = indexing["ours"], indexing["naive"]
+    ratio = ours["words_per_s"] / naive["words_per_s"]
+    lines = [START, "", f"Generated by `python -m qa.bench` on {time.strftime('%Y-%m-%d')} "
+             f"({docs.parent.name}, 2 cores; one run, ratios are what to compare).", "",
+             "| indexer | seconds | chunks | article words/s | chunks/s | store MB |",
+             "|---|---|---|---|---|---|"]
+    for name, r in (("ours", ours), ("naive (LangChain tutorial)", naive)):
+        lines.append(f"| {name} | {r['seconds']:.1f} | {r['chunks']:.0f} | "
+                     f"{r['words_per_s']:.0f} | {r['chunks_per_s']:.1f} | {r['store_mb']:.1f} |")
+    lines += ["", f"**Indexing throughput ratio (ours / naive, article words per second): "
+              f"{ratio:.2f}x**", "",
+              "| chunks | retrieval p50 ms | p95 ms | BM25 build s | store MB | peak RSS MB |",
+              "|---|---|---|---|---|---|"]
+    lines += [f"| {q['chunks']:,.0f} | {q['p50_ms']:.1f} | {q['p95_ms']:.1f} | "
+              f"{q['bm25_build_s']:.1f} | {q['store_mb']:.0f} | {q['peak_rss_mb']:.0f} |"
+              for q in queries]
+    lines += ["", f"![indexing and query latency]({plot})", "", END]
+    return "\n".join(lines)
+
+
+def save_plot(indexing: dict[str, dict[str, float]], queries: list[dict[str, float]],
+              path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    names = list(indexing)
+    left.bar(names, [indexing[n]["words_per_s"] for n in names], color=["#999", "#e67e22"])
+    left.set_ylabel("article words / s")
+    left.set_title("Indexing throughput")
+    sizes = [q["chunks"] for q in queries]
+    right.plot(sizes, [q["p50_ms"] for q in queries], "o-", label="p50")
+    right.plot(sizes, [q["p95_ms"] for q in queries], "s-", label="p95")
+    right.axhline(50, color="red", linestyle=":", label="target p95 50 ms")
+    right.set_xscale("log")
+    right.set_xlabel("chunks in the store")
+    right.set_ylabel("retrieval ms")
+    right.set_title("Query latency (answerer excluded)")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def write_section(out: Path, section: str) -> None:
+    text = out.read_text(encoding="utf-8") if out.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text:
+        text += f"\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    out.write_text(head + section + rest.split(END, 1)[1], encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="corpus (docs.jsonl)")
+    parser.add_argument("--questions", type=int, default=60, help="queries per store size")
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument("--rounds", type=int, default=2, help="indexing runs of each pipeline")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    if not args.docs.is_file():
+        parser.error(f"{args.docs} is not a file")
+    from index.embed import load_embedder
+
+    embedder = load_embedder()
+    indexing = bench_indexing(args.docs, embedder, args.rounds)
+    print(f"indexing: {indexing}", file=sys.stderr)
+    sentences = corpus_sentences(args.docs)
+    questions = random.Random(1).sample(sentences, min(args.questions, len(sentences)))
+    queries = []
+    for size in args.sizes:
+        queries.append(bench_queries(size, sentences, questions, embedder))
+        print(f"queries: {queries[-1]}", file=sys.stderr)
+    plot = args.out.with_suffix(".png")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_plot(indexing, queries, plot)
+    section = render(indexing, queries, plot.name, args.docs)
+    write_section(args.out, section)
+    print(section)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
