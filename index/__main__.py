@@ -63,7 +63,7 @@ def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     from index.embed import load_embedder
 
     store = _open(args, settings)
-    embedder = load_embedder(settings["QA_EMBED_BATCH"])
+    embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
     started = time.perf_counter()
     with tqdm(desc="indexing", unit=" chunks", disable=None, file=sys.stderr) as bar:
         try:

@@ -65,17 +65,22 @@ class Embedder(Protocol):
 class MiniLMEmbeddings(Embeddings):
     """LangChain embeddings over a local SentenceTransformer, normalized for cosine search."""
 
-    def __init__(self, model: Any, batch_size: int = 64) -> None:
+    def __init__(self, model: Any, batch_size: int = 64, precision: str = "fp32") -> None:
         self.model = model
         self.batch_size = batch_size
+        self.precision = precision
         self.name = MODEL_NAME
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
-        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                    convert_to_numpy=True, show_progress_bar=False)
-        return [v.tolist() for v in vectors]
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+            vectors = self.model.encode(texts, batch_size=self.batch_size,
+                                        normalize_embeddings=True, convert_to_tensor=True,
+                                        show_progress_bar=False)
+        return [v.tolist() for v in vectors.float().numpy()]
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
@@ -86,8 +91,18 @@ class MiniLMEmbeddings(Embeddings):
         return [len(ids) for ids in encoded]
 
 
-def load_embedder(batch_size: int = 64, path: Path | None = None) -> MiniLMEmbeddings:
-    """Load the checked model from its local path, offline."""
+def resolve_precision(precision: str) -> str:
+    """'auto' -> 'bf16' where the CPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32."""
+    if precision != "auto":
+        return precision
+    import torch
+
+    return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def load_embedder(batch_size: int = 64, path: Path | None = None,
+                  precision: str = "fp32") -> MiniLMEmbeddings:
+    """Load the checked model from its local path, offline; `precision` fp32, bf16 or auto."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     path = path or model_path()
@@ -98,4 +113,4 @@ def load_embedder(batch_size: int = 64, path: Path | None = None) -> MiniLMEmbed
     transformers_logging.disable_progress_bar()
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     model.max_seq_length = MAX_TOKENS
-    return MiniLMEmbeddings(model, batch_size)
+    return MiniLMEmbeddings(model, batch_size, resolve_precision(precision))

@@ -47,10 +47,18 @@ def chroma_url(raw: str) -> str:
     return raw.rstrip("/")
 
 
+def precision(raw: str) -> str:
+    if raw not in ("auto", "fp32", "bf16"):
+        raise ValueError("expected auto, fp32 or bf16")
+    return raw
+
+
 STORE_SETTINGS = (
     Setting("QA_STORE", str, "./store", "Folder of the embedded Chroma store."),
     Setting("QA_CHROMA_URL", chroma_url, None, "URL of a Chroma server; overrides QA_STORE."),
     Setting("QA_EMBED_BATCH", positive_int, 64, "Chunks embedded per model call."),
+    Setting("QA_EMBED_PRECISION", precision, "auto",
+            "Embedding arithmetic: fp32, bf16, or auto (bf16 where the CPU has it natively)."),
 )
 
 

@@ -135,7 +135,7 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
     from qa.llm import chat_model
     from qa.service import Service, backend_from
 
-    embedder = load_embedder(settings["QA_EMBED_BATCH"])
+    embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
     store = open_store(store_dir, None, MODEL_NAME)
     report = add_paths([str(docs)], store, embedder)
     print(f"indexed: {report.summary()}", file=sys.stderr)

@@ -55,7 +55,8 @@ class Service:
         backend = backend_from(settings)
         llm = chat_model(backend)
         store = open_store(path, url, MODEL_NAME)
-        return cls(store, load_embedder(settings["QA_EMBED_BATCH"]), settings["QA_K"],
+        return cls(store, load_embedder(settings["QA_EMBED_BATCH"],
+                                        precision=settings["QA_EMBED_PRECISION"]), settings["QA_K"],
                    settings["QA_MAX_QUESTION_CHARS"], backend, llm)
 
     def corpus(self) -> Corpus:
