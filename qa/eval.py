@@ -74,14 +74,17 @@ def run(ask: Ask, questions: Sequence[Question], label: str) -> dict[str, float 
 
 
 def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
-    """The three askers over one store: ours (the service), BM25 only, and the naive one."""
+    """The three askers over one store: ours (the service), BM25 only, and the naive one; each
+    answerer caches its own sentence embeddings, as the service does, so latencies compare."""
     from langchain_core.runnables import RunnableLambda
 
     from qa.answer import answer
+    from qa.embed_cache import CachedEmbeddings
     from qa.retrieve import LexicalRetriever, to_passage
 
     corpus = service.corpus()
     retriever = LexicalRetriever(corpus=corpus, k=k)
+    bm25_sentences, naive_sentences = (CachedEmbeddings(service.embedder) for _ in range(2))
 
     def bm25_passages(q: str) -> list[Passage]:
         return [to_passage(d, str(d.id), 0.0) for d in retriever.invoke(q)]
@@ -89,13 +92,13 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
     lexical = RunnableLambda(bm25_passages)
 
     def bm25(q: str) -> Answer:
-        return answer(q, lexical, service.embedder, corpus.bm25.idf)
+        return answer(q, lexical, bm25_sentences, corpus.bm25.idf)
 
     def naive_passages(text: str) -> list[Passage]:
         return naive_search(naive, text, k)
 
     def naive_ask(q: str) -> Answer:
-        return answer(q, RunnableLambda(naive_passages), service.embedder, corpus.bm25.idf)
+        return answer(q, RunnableLambda(naive_passages), naive_sentences, corpus.bm25.idf)
 
     return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask}
 
