@@ -118,7 +118,6 @@ def bench_queries(size: int, sentences: list[str], questions: list[str], embedde
                   ) -> dict[str, float]:
     """Retrieval latency over a synthetic store of `size` chunks (first query excluded)."""
     from index.store import folder_size
-    from qa.retrieve import hybrid_retriever
     from qa.service import Service
 
     with tempfile.TemporaryDirectory(prefix="bench-q-") as folder:
@@ -133,7 +132,7 @@ def bench_queries(size: int, sentences: list[str], questions: list[str], embedde
         for question in questions:
             start = time.perf_counter()
             corpus = service.corpus()
-            hybrid_retriever(store, corpus, embedder, 5).invoke(question)
+            service.retriever(corpus, 5).invoke(question)
             times.append(time.perf_counter() - start)
         store_mb = folder_size(folder) / 2**20
     ms = np.array(times[1:]) * 1000

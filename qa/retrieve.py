@@ -119,12 +119,19 @@ class LexicalRetriever(BaseRetriever):
         return [self.corpus.documents[i] for i, _ in hits]
 
 
-def dense_retriever(store: Store, embedder: Embedder, k: int, filters: Filters) -> BaseRetriever:
-    """Chroma similarity search through langchain-chroma, with our embeddings."""
+def vector_store(store: Store, embedder: Embedder) -> Any:
+    """The chunks collection as a langchain-chroma vector store, with our embeddings."""
     from langchain_chroma import Chroma
 
-    vectors = Chroma(client=store.client, collection_name=CHUNKS,
-                     embedding_function=embedder)  # type: ignore[arg-type]
+    return Chroma(client=store.client, collection_name=CHUNKS,
+                  embedding_function=embedder)  # type: ignore[arg-type]
+
+
+def dense_retriever(store: Store, embedder: Embedder, k: int, filters: Filters,
+                    vectors: Any = None) -> BaseRetriever:
+    """Chroma similarity search through langchain-chroma; pass `vectors` (from `vector_store`)
+    to reuse one wrapper across queries."""
+    vectors = vectors or vector_store(store, embedder)
     search: dict[str, Any] = {"k": k}
     if (where := filters.where()) is not None:
         search["filter"] = where
@@ -152,12 +159,13 @@ def to_passage(doc: Document, chunk_id: str, score: float) -> Passage:
 
 
 def hybrid_retriever(
-    store: Store, corpus: Corpus, embedder: Embedder, k: int = 5, filters: Filters = Filters()
+    store: Store, corpus: Corpus, embedder: Embedder, k: int = 5, filters: Filters = Filters(),
+    vectors: Any = None,
 ) -> Runnable[str, list[Passage]]:
     """dense || BM25 -> RRF -> top k passages, as one LCEL runnable."""
     depth = max(4 * k, 20)
     branches = RunnableParallel(
-        dense=dense_retriever(store, embedder, depth, filters),
+        dense=dense_retriever(store, embedder, depth, filters, vectors),
         lexical=LexicalRetriever(corpus=corpus, k=depth, filters=filters),
     )
     return branches | RunnableLambda(lambda ranked: fuse(ranked, k))

@@ -24,7 +24,7 @@ from qa.embed_cache import CachedEmbeddings
 from qa.errors import BadQuestion, EmptyStore, NotFound
 from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
-from qa.retrieve import Corpus, Filters, hybrid_retriever, load_corpus
+from qa.retrieve import Corpus, Filters, hybrid_retriever, load_corpus, vector_store
 from qa.types import Answer, Checked, Event, Generator
 
 
@@ -39,6 +39,8 @@ class Service:
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _vectors: Any = field(default=None, repr=False)
+    _retrievers: dict[Any, Any] = field(default_factory=dict, repr=False)
     sentences: CachedEmbeddings = field(init=False, repr=False)  # the answerer's embeddings
 
     def __post_init__(self) -> None:
@@ -65,6 +67,7 @@ class Service:
             version = self.store.version()
             if self._corpus is None or version != self._corpus_version:
                 self._corpus, self._corpus_version = load_corpus(self.store), version
+                self._retrievers.clear()
             return self._corpus
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(),
@@ -84,7 +87,7 @@ class Service:
         if corpus.empty:
             raise EmptyStore(f"The store at {self.store.location} has no articles yet: "
                              "add some with `python -m index add PATH` or upload them")
-        retriever = hybrid_retriever(self.store, corpus, self.embedder, k or self.k, filters)
+        retriever = self.retriever(corpus, k or self.k, filters)
         if self.llm is None:
             result = self.extractive(question, standalone(question, history), retriever, corpus)
             yield from replay(result)
@@ -92,6 +95,20 @@ class Service:
         query = condense_with_llm(question, history, self.llm)
         yield from generate(query, question, retriever.invoke(query), self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
+
+    def retriever(self, corpus: Corpus, k: int, filters: Filters = Filters()) -> Any:
+        """The hybrid retriever for this corpus, k and filters, built once and reused (with one
+        Chroma wrapper for all); building one costs more than a query's retrieval."""
+        key = (id(corpus), k, filters)
+        with self._lock:
+            if self._vectors is None:
+                self._vectors = vector_store(self.store, self.embedder)
+            if key not in self._retrievers:
+                if len(self._retrievers) >= 64:
+                    self._retrievers.clear()
+                self._retrievers[key] = hybrid_retriever(self.store, corpus, self.embedder, k,
+                                                         filters, self._vectors)
+            return self._retrievers[key]
 
     def extractive(self, question: str, query: str, retriever: Any, corpus: Corpus) -> Answer:
         result = answer(query, retriever, self.sentences, corpus.bm25.idf)
