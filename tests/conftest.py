@@ -124,3 +124,17 @@ def smollm2():  # type: ignore[no-untyped-def]
     from qa.llm import LlamaCppChat
 
     return LlamaCppChat.load(smollm2_path(), max_tokens=96)
+
+
+def wait_until_up(url: str, seconds: float, what: str) -> None:
+    """Poll `url` until it answers 200; fail the test naming `what` after `seconds`."""
+    import httpx
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"{what} did not start within {seconds:.0f} s")

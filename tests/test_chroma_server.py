@@ -6,16 +6,14 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from index.__main__ import main as index_main
 from qa.__main__ import main as qa_main
-from tests.conftest import SAMPLES, free_port
+from tests.conftest import SAMPLES, free_port, wait_until_up
 
 pytestmark = pytest.mark.slow
 
@@ -30,14 +28,7 @@ def chroma_url(tmp_path: Path) -> Iterator[str]:
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("chroma run did not start within 20 s")
+        wait_until_up(f"{url}/api/v2/heartbeat", 20, "chroma run")
         yield url
     finally:
         server.terminate()

@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
@@ -22,7 +20,7 @@ from qa.llm import Backend, LLMError, chat_model
 from qa.prompts import load_template
 from qa.service import Service
 from qa.types import Answer
-from tests.conftest import ROOT, free_port, smollm2_path
+from tests.conftest import ROOT, free_port, smollm2_path, wait_until_up
 
 pytestmark = pytest.mark.slow
 QUESTION = "What did U.S. officials express frustration with?"
@@ -115,14 +113,7 @@ def openai_url() -> Iterator[str]:
                               stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/v1"
     try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        else:
-            pytest.fail("the OpenAI-compatible server did not start within 30 s")
+        wait_until_up(f"{url}/models", 30, "the OpenAI-compatible server")
         yield url
     finally:
         server.kill()
