@@ -76,11 +76,19 @@ class MiniLMEmbeddings(Embeddings):
             return []
         import torch
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
-            vectors = self.model.encode(texts, batch_size=self.batch_size,
-                                        normalize_embeddings=True, convert_to_tensor=True,
-                                        show_progress_bar=False)
-        return [v.tolist() for v in vectors.float().numpy()]
+        # batches of texts of similar token counts pad less (sentence-transformers itself sorts
+        # by characters only); the original order is restored at the end
+        order = sorted(range(len(texts)), key=self.count_tokens(texts).__getitem__)
+        found: list[list[float]] = [[] for _ in texts]
+        for lo in range(0, len(order), self.batch_size):
+            batch = order[lo : lo + self.batch_size]
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.precision == "bf16"):
+                vectors = self.model.encode([texts[i] for i in batch],
+                                            batch_size=self.batch_size, normalize_embeddings=True,
+                                            convert_to_tensor=True, show_progress_bar=False)
+            for i, vector in zip(batch, vectors.float().numpy(), strict=True):
+                found[i] = vector.tolist()
+        return found
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
