@@ -104,9 +104,9 @@ def synthetic_store(size: int, sentences: list[str], folder: str, seed: int = 0)
                  for i, t in zip(ids, texts, strict=True)]
         store.chunks.add(ids=[f"syn-{i}" for i in ids], embeddings=vectors[lo : lo + len(ids)],
                          documents=texts, metadatas=metas)
-    articles = sorted({m for m in range(0, size, CHUNKS_PER_ARTICLE)})
-    for lo in range(0, len(articles), step):
-        batch = articles[lo : lo + step]
+    firsts = range(0, size, CHUNKS_PER_ARTICLE)  # each article's first chunk
+    for lo in range(0, len(firsts), step):
+        batch = firsts[lo : lo + step]
         store.articles.add(ids=[f"syn-{i // CHUNKS_PER_ARTICLE}" for i in batch],
                            embeddings=[[0.0]] * len(batch), documents=[""] * len(batch),
                            metadatas=[{"content_hash": "syn", "chunks": CHUNKS_PER_ARTICLE}
