@@ -23,6 +23,7 @@ class Setting:
     cast: Callable[[str], Any]
     default: Any
     help: str
+    secret: bool = False  # keys and passwords: never repeated in an error message
 
     def read(self, environ: Mapping[str, str]) -> Any:
         raw = environ.get(self.key)
@@ -31,7 +32,8 @@ class Setting:
         try:
             return self.cast(raw.strip())
         except ValueError as exc:
-            raise SettingError(f"Setting {self.key}={raw!r} is invalid: {exc}") from None
+            shown = self.key if self.secret else f"{self.key}={raw!r}"
+            raise SettingError(f"Setting {shown} is invalid: {exc}") from None
 
 
 def positive_int(raw: str) -> int:
@@ -48,8 +50,8 @@ def chroma_url(raw: str) -> str:
 
 
 def precision(raw: str) -> str:
-    if raw not in ("auto", "fp32", "bf16"):
-        raise ValueError("expected auto, fp32 or bf16")
+    if raw not in ("auto", "fp32", "bf16", "int8"):
+        raise ValueError("expected auto, fp32, bf16 or int8")
     return raw
 
 
@@ -58,7 +60,7 @@ STORE_SETTINGS = (
     Setting("QA_CHROMA_URL", chroma_url, None, "URL of a Chroma server; overrides QA_STORE."),
     Setting("QA_EMBED_BATCH", positive_int, 64, "Chunks embedded per model call."),
     Setting("QA_EMBED_PRECISION", precision, "auto",
-            "Embedding arithmetic: fp32, bf16, or auto (bf16 where the CPU has it natively)."),
+            "Embedding arithmetic: fp32, bf16, int8 (ONNX), or auto (int8 if onnx is installed)."),
 )
 
 

@@ -24,9 +24,11 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import StoreError
+from qa.access import AccessControl, Policy, json_error
 from qa.errors import BadQuestion, EmptyStore, NotFound, QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
+from qa.settings import check_access
 from qa.types import Event
 
 log = logging.getLogger("qa.api")
@@ -58,22 +60,23 @@ class AskIn(BaseModel):
         return Filters(tuple(f.sources), f.date_from, f.date_to)
 
 
-def error(status: int, code: str, message: str, headers: dict[str, str] | None = None
-          ) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message": message}}, status, headers=headers)
+error = json_error
 
 
 def create_api(service: Service, settings: dict[str, Any]) -> FastAPI:
-    """The FastAPI app with the `/api/*` routes, the error shape and the framing policy."""
-    app = FastAPI(title="Ask the articles", version="0.3.0",
-                  description="Answers with cited passages from the indexed articles.")
+    """The FastAPI app with the `/api/*` routes, the error shape, access control (keys, rate
+    limits, upload size) and the framing policy."""
+    app = FastAPI(title="Ask the articles", version="0.4.0",
+                  description="Answers with cited passages from the indexed articles. With API "
+                  "keys set, send `Authorization: Bearer KEY`.")
     add_error_handlers(app)
-    add_security_headers(app, settings["QA_FRAME_ANCESTORS"])
-    add_routes(app, service, settings["QA_MAX_UPLOAD_MB"] * 1024 * 1024)
+    app.add_middleware(AccessControl, policy=Policy.from_settings(check_access(settings)))
+    add_security_headers(app, settings["QA_FRAME_ANCESTORS"])  # outermost: on every response
+    add_routes(app, service, settings["QA_MAX_UPLOAD_FILES"])
     return app
 
 
-def add_routes(app: FastAPI, service: Service, max_upload: int) -> None:
+def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
     @app.post("/api/ask", summary="Answer a question with cited passages")
     def ask(body: AskIn) -> dict[str, Any]:
         return service.ask(body.question, body.k, body.to_filters(), body.history).to_dict()
@@ -91,12 +94,11 @@ def add_routes(app: FastAPI, service: Service, max_upload: int) -> None:
         return {"documents": [asdict(a) for a in service.documents()]}
 
     @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)")
-    async def upload(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
-        if int(request.headers.get("content-length") or 0) > max_upload:
-            raise HTTPException(413, f"The upload is larger than {max_upload // 2**20} MB")
+    async def upload(files: list[UploadFile] = File(...)) -> dict[str, Any]:
+        # the body's size was checked before parsing (qa.access.BodyLimit)
+        if len(files) > max_files:
+            raise HTTPException(413, f"{len(files)} files in one upload; the limit is {max_files}")
         named = [(f.filename or "upload", await f.read()) for f in files]
-        if sum(len(raw) for _, raw in named) > max_upload:
-            raise HTTPException(413, f"The upload is larger than {max_upload // 2**20} MB")
         report = await run_in_threadpool(service.add_uploads, named)
         return {"new": report.new, "updated": report.updated, "unchanged": report.unchanged,
                 "chunks": report.chunks, "summary": report.summary(),

@@ -25,11 +25,14 @@ from qa.types import Answer
 
 
 class ClientError(Exception):
-    """The API refused or failed a request; `message` is its explanation for a human."""
+    """The API refused or failed a request; `message` is its explanation for a human, and
+    `retry_after` the seconds to wait when it was rate limited (429)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str,
+                 retry_after: float | None = None) -> None:
         super().__init__(f"{message} ({status} {code})")
         self.status, self.code, self.message = status, code, message
+        self.retry_after = retry_after
 
 
 class Client:
@@ -136,7 +139,9 @@ def _raise_for_error(response: httpx.Response) -> None:
         code, message = str(err["code"]), str(err["message"])
     except (ValueError, KeyError, TypeError):
         code, message = "http_error", response.text[:200] or response.reason_phrase
-    raise ClientError(response.status_code, code, message)
+    wait = response.headers.get("retry-after", "")
+    raise ClientError(response.status_code, code, message,
+                      float(wait) if wait.isdigit() else None)
 
 
 def _events(lines: Iterator[str]) -> Iterator[tuple[str, Any]]:

@@ -38,13 +38,15 @@ class Template:
             raise TemplateError(f"Template {self.name!r} is missing variables: {names}")
         return self.text.format(**values)
 
-
     def messages(self, **values: object) -> list[tuple[str, str]]:
-        """(role, text) pairs from a template written in `[system]` / `[user]` sections."""
-        parts = re.split(r"^\[(system|user|assistant)\][ \t]*$", self.render(**values),
-                         flags=re.MULTILINE)
-        pairs = [(role, text.strip()) for role, text in zip(parts[1::2], parts[2::2], strict=True)]
-        return pairs or [("user", self.render(**values))]
+        """(role, text) pairs from a template written in `[system]` / `[user]` sections. The
+        sections are split before the values go in, so a value (an article's text, a question)
+        that contains a `[system]` line stays inside its section: it can't add a message."""
+        rendered = self.render(**values)  # names any missing variable
+        parts = re.split(r"^\[(system|user|assistant)\][ \t]*$", self.text, flags=re.MULTILINE)
+        pairs = [(role, Template(self.name, text.strip()).render(**values))
+                 for role, text in zip(parts[1::2], parts[2::2], strict=True)]
+        return pairs or [("user", rendered)]
 
 
 def load_template(name: str, directory: Path = PROMPTS_DIR) -> Template:

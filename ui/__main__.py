@@ -7,7 +7,7 @@ import sys
 
 from index.settings import SettingError, describe, read_settings, store_location
 from qa.errors import QAError
-from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
+from qa.settings import ALL_SETTINGS, add_backend_flags, check_access, with_backend_flags
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from ui.server import create_app
 
     try:
-        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
+        settings = check_access(with_backend_flags(read_settings(ALL_SETTINGS), args))
         service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
                                must_exist=False)
     except (SettingError, StoreError, ModelError, QAError) as exc:

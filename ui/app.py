@@ -19,7 +19,7 @@ from qa.errors import QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
 from qa.types import Answer
-from ui.render import EMPTY, chat_text, searched_for, sources_html
+from ui.render import EMPTY, chat_text, md_safe, searched_for, sources_html
 
 TITLE = "Ask the articles"
 DESCRIPTION = ("Answers are made of sentences from the indexed articles; every one is cited, and "
@@ -88,10 +88,13 @@ def stream_answer(service: Service, text: str, history: list[Any],
         first = next(events)
     except (QAError, FilterError) as exc:
         raise gr.Error(str(exc)) from None
-    history = [*history, {"role": "user", "content": text}, {"role": "assistant", "content": ""}]
+    history = [*history, {"role": "user", "content": md_safe(text)},
+               {"role": "assistant", "content": ""}]
+    streamed = ""
     for event in [first, *events]:
         if event.kind == "token":
-            history[-1]["content"] += event.data
+            streamed += event.data
+            history[-1]["content"] = md_safe(streamed)  # whole text: a link may span tokens
             yield history, gr.skip(), gr.skip(), ""
         elif event.kind == "done":
             result: Answer = event.data

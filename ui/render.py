@@ -70,11 +70,19 @@ def source_link(source: str) -> str:
 
 
 def chat_text(answer: Answer) -> str:
-    """The answer for the chat: sentences no cited passage supports are marked unverified."""
+    """The answer for the chat (Markdown): sentences no cited passage supports are marked
+    unverified; article text can't become HTML, links or images (see `md_safe`)."""
     if all(s.supported for s in answer.sentences) or is_refusal(answer.answer):
-        return answer.answer
-    return " ".join(s.text + "".join(f" [{n}]" for n in s.citations) +
+        return md_safe(answer.answer)
+    return " ".join(md_safe(s.text) + "".join(f" [{n}]" for n in s.citations) +
                     ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)
+
+
+def md_safe(text: str) -> str:
+    """Untrusted text for the chat's Markdown: tags, links, images and link definitions are
+    escaped; everything else is left as written, so copying an answer gives its plain text."""
+    text = text.replace("\\", "\\\\").replace("<", "\\<").replace(">", "\\>")
+    return text.replace("](", "]\\(").replace("![", "!\\[").replace("]:", "]\\:")
 
 
 def searched_for(answer: Answer) -> str:

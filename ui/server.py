@@ -12,6 +12,7 @@ import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 
+from qa.access import login_checker
 from qa.api import create_api
 from qa.service import Service
 from ui.app import build_chat
@@ -36,8 +37,15 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
 
     embed = build_chat(service, embed=True).queue(default_concurrency_limit=limit)
     chat = build_chat(service).queue(default_concurrency_limit=limit)
-    gr.mount_gradio_app(app, embed, path="/embed", footer_links=[], css=embed_css,
-                        max_file_size=f"{upload_mb}mb", show_error=True)
-    gr.mount_gradio_app(app, chat, path="/", footer_links=["api"], css=chat_css,
-                        max_file_size=f"{upload_mb}mb", show_error=True)
+    common = {"max_file_size": f"{upload_mb}mb", "show_error": True, **login(settings)}
+    gr.mount_gradio_app(app, embed, path="/embed", footer_links=[], css=embed_css, **common)
+    gr.mount_gradio_app(app, chat, path="/", footer_links=["api"], css=chat_css, **common)
     return app
+
+
+def login(settings: dict[str, Any]) -> dict[str, Any]:
+    """Gradio's login form on both pages when QA_PAGES=login (QA_PAGES=key is qa.access's)."""
+    if settings["QA_PAGES"] != "login":
+        return {}
+    return {"auth": login_checker(settings["QA_PAGE_USERS"]),
+            "auth_message": "Sign in to ask the articles"}

@@ -25,8 +25,10 @@ WIKILEAKS = "001_6af38f333212537e"
 
 
 def make_client(service: Service, env: dict[str, str] | None = None) -> TestClient:
-    return TestClient(create_api(service, read_settings(ALL_SETTINGS, env or {})),
-                      raise_server_exceptions=False)
+    """The app without rate limits (tests/qa/test_access.py tests those): these tests send
+    more requests a second than the default allows one client."""
+    settings = read_settings(ALL_SETTINGS, {"QA_RATE_PER_MINUTE": "0", **(env or {})})
+    return TestClient(create_api(service, settings), raise_server_exceptions=False)
 
 
 @pytest.fixture(scope="module")
