@@ -3,13 +3,16 @@
 Works the same on an embedded `PersistentClient` folder and on a `chroma run` server. Chroma
 never embeds anything itself here: every vector comes from our model. An article's record is
 written after its chunks, so it marks the article complete; an interrupted write is finished by
-the next `add`. It does not chunk or embed.
+the next `add`. A server that can't be reached (stopped, restarting, stuck) is a `StoreError`
+naming its URL from every call, within `TIMEOUT`, and the next call after it is back just works.
+It does not chunk or embed.
 """
 
 from __future__ import annotations
 
+import functools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ ARTICLES = "qa_articles"
 META = "qa_meta"  # one record whose value changes with every write: the store's version
 Row = tuple[str, str, dict[str, Any]]  # id, document, metadata
 PAGE = 5000  # records per read, to keep memory flat on large stores
+TIMEOUT = (5.0, 60.0)  # seconds to connect to a Chroma server, and to wait for one reply
 
 
 class StoreError(RuntimeError):
@@ -52,7 +56,8 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
             client: Any = chromadb.HttpClient(host=parsed.hostname or "127.0.0.1",
                                               port=parsed.port or 8000,
                                               ssl=parsed.scheme == "https", settings=settings)
-            client.heartbeat()
+            with_timeouts(client).heartbeat()
+            client = Guarded(client, url)
         else:
             Path(path or "./store").mkdir(parents=True, exist_ok=True)
             client = chromadb.PersistentClient(path=path or "./store", settings=settings)
@@ -60,6 +65,45 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
         where = f"the Chroma server at {url}" if url else f"the store folder {path}"
         raise StoreError(f"Cannot open {where}: {exc}") from exc
     return Store(client, model, url or str(path))
+
+
+def with_timeouts(client: Any) -> Any:
+    """The HTTP client with `TIMEOUT`: chromadb's own waits forever on a stuck server. (chromadb
+    has no setting for it; its session is reached through private attributes, if present.)"""
+    import httpx
+
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(TIMEOUT[1], connect=TIMEOUT[0])
+    return client
+
+
+class Guarded:
+    """A chromadb client or collection of a server whose calls raise `StoreError`, naming the
+    server, when it can't be reached; the collections it returns are guarded too, so code given
+    the client (langchain-chroma's search too) gets the same error."""
+
+    def __init__(self, target: Any, url: str) -> None:
+        self._target, self._url = target, url
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._target, name)
+        return self._guard(value) if callable(value) else value
+
+    def _guard(self, method: Callable[..., Any]) -> Callable[..., Any]:
+        import httpx
+        from chromadb.api.models.Collection import Collection
+
+        @functools.wraps(method)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            try:
+                result = method(*args, **kwargs)
+            except httpx.TransportError as exc:
+                raise StoreError(f"The Chroma server at {self._url} is unreachable "
+                                 f"({exc or type(exc).__name__}); is it running?") from exc
+            return Guarded(result, self._url) if isinstance(result, Collection) else result
+
+        return call
 
 
 Entry = tuple[Article, list[Chunk], list[list[float]], str]  # article, chunks, vectors, hash

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -138,3 +142,46 @@ def wait_until_up(url: str, seconds: float, what: str) -> None:
         except httpx.TransportError:
             time.sleep(0.2)
     pytest.fail(f"{what} did not start within {seconds:.0f} s")
+
+
+@dataclass
+class ChromaServer:
+    """A real `chroma run` on loopback, over one data folder and one port, that a test may stop
+    and start again (same port, same folder) to play a server outage."""
+
+    path: Path
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> float:
+        """Start the server and wait until it answers; return the seconds that took."""
+        chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+        assert chroma, "the chroma CLI comes with the chromadb package"
+        started = time.monotonic()
+        self.process = subprocess.Popen(
+            [chroma, "run", "--path", str(self.path), "--host", "127.0.0.1", "--port",
+             str(self.port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_until_up(f"{self.url}/api/v2/heartbeat", 30, "chroma run")
+        return time.monotonic() - started
+
+    def stop(self, kill: bool = False) -> None:
+        """Stop the server: SIGTERM, or SIGKILL (a crash) with `kill`."""
+        if self.process and self.process.poll() is None:
+            self.process.kill() if kill else self.process.terminate()
+            self.process.wait(timeout=15)
+        self.process = None
+
+
+@pytest.fixture
+def chroma_server(tmp_path: Path) -> Iterator[ChromaServer]:
+    """A started `chroma run` over this test's own folder; stopped after the test."""
+    server = ChromaServer(tmp_path / "chroma-server")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
