@@ -102,9 +102,9 @@ def wiki_url() -> Iterator[str]:
     from starlette.routing import Route
 
     def page(request: Request) -> HTMLResponse:
-        app = request.query_params["app"]
+        app, key = request.query_params["app"], request.query_params.get("key", "")
         return HTMLResponse(f'<html><body><h1>Wiki page</h1><script src="{app}/embed.js"></script>'
-                            '<qa-chat height="500"></qa-chat></body></html>')
+                            f'<qa-chat height="500" key="{key}"></qa-chat></body></html>')
 
     with serve(Starlette(routes=[Route("/wiki", page)])) as url:
         yield url.replace("127.0.0.1", "localhost")  # another origin than the app's
@@ -123,4 +123,55 @@ def test_the_web_component_frames_the_chat_where_allowed(
         page.locator("qa-chat iframe").wait_for(state="attached", timeout=WAIT)
         page.wait_for_timeout(3000)
         assert page.frame_locator("qa-chat iframe").locator("#question").count() == 0
+        page.close()
+
+
+HOSTILE = ("The Zorblax festival drew nine thousand visitors to Port Elma this spring. "
+           "Organisers said <img src=x onerror=\"window.__pwned='img'\"> and "
+           "<script>window.__pwned='script'</script> were printed on every festival poster. "
+           "The poster also showed ![pixel](PIXEL) and [click here](javascript:window.__pwned='link').")
+
+
+def test_article_text_never_runs_in_the_chat(browser: Any, embedder: Any, tmp_path: Path) -> None:
+    """Markup inside an article shows as text in the answer and the sources: no script, no
+    event handler, no image or link made from it."""
+    from index.embed import MODEL_NAME
+    from index.store import open_store
+
+    requested: list[str] = []
+    service = Service(open_store(str(tmp_path / "store"), None, MODEL_NAME), embedder)
+    with serve(create_app(service, read_settings(ALL_SETTINGS, {}))) as url:
+        text = HOSTILE.replace("PIXEL", f"{url}/pixel.png")
+        assert service.add_uploads([("festival.txt", text.encode())]).new == 1
+        page = browser.new_page()
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(url + "/")
+        ask(page, "What was printed on every festival poster?")
+        page.locator("#sources .qa-passage mark").first.wait_for(timeout=WAIT)
+        page.wait_for_timeout(1000)
+        assert page.evaluate("window.__pwned") is None
+        assert "<script>" in page.locator("#sources").inner_text()
+        assert "onerror" in page.locator("#chat").inner_text()
+        assert page.locator("#chat img, #sources img, #chat a[href^=javascript]").count() == 0
+        assert not any("pixel.png" in u for u in requested)
+        page.close()
+
+
+def test_a_keyed_chat_opens_with_its_key_and_frames_into_the_wiki(
+        browser: Any, app_service: Service, wiki_url: str) -> None:
+    key = "wiki-" + "k" * 24
+    settings = read_settings(ALL_SETTINGS, {"QA_API_KEYS": key, "QA_PAGES": "key"})
+    with serve(create_app(app_service, settings)) as url:
+        page = browser.new_page()
+        page.goto(url + "/")
+        assert "needs an access key" in page.inner_text("body")
+        wiki = wiki_url.replace("localhost", "127.0.0.1")  # same site: the key's cookie is sent
+        page.goto(f"{wiki}/wiki?app={url}&key={key}")
+        frame = page.frame_locator("qa-chat iframe")
+        frame.locator("#question textarea").fill("Who was killed at the fake roadblock?")
+        frame.locator("#ask").click()
+        frame.locator("#sources .qa-passage mark").first.wait_for(timeout=WAIT)
+        assert "Zapata" in frame.locator("#sources").inner_text()
+        chat_frame = next(f for f in page.frames if "/embed" in f.url)
+        assert "key=" not in chat_frame.url  # redirected away: the key stays out of history
         page.close()
