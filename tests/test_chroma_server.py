@@ -116,7 +116,8 @@ def test_a_stuck_chroma_server_is_a_503_after_the_timeout_not_a_hang(
 def replica(url: str, tmp_path: Path, name: str) -> Iterator[str]:
     """`python -m ui --chroma-url URL` in its own process on a free port; yields its base URL."""
     port = free_port()
-    env = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path / name / "gradio")}
+    env = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path / name / "gradio"),
+           "QA_EMBED_PRECISION": "fp32"}  # both replicas the same model, whatever is installed
     with open(tmp_path / f"{name}.log", "wb") as log:
         process = subprocess.Popen([sys.executable, "-m", "ui", "--chroma-url", url,
                                     "--port", str(port)], cwd=ROOT, env=env,
