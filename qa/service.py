@@ -39,6 +39,7 @@ class Service:
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _rebuild: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _vectors: Any = field(default=None, repr=False)
     _retrievers: dict[Any, Any] = field(default_factory=dict, repr=False)
     sentences: CachedEmbeddings = field(init=False, repr=False)  # the answerer's embeddings
@@ -62,13 +63,33 @@ class Service:
                    settings["QA_MAX_QUESTION_CHARS"], backend, llm)
 
     def corpus(self) -> Corpus:
-        """The BM25 corpus, rebuilt whenever the stored articles have changed."""
+        """The BM25 corpus, rebuilt whenever the stored articles have changed. One question
+        rebuilds it (seconds on a large store); those asked meanwhile use the previous one rather
+        than wait, so questions keep being answered while articles are added."""
+        version = self.store.version()
         with self._lock:
-            version = self.store.version()
-            if self._corpus is None or version != self._corpus_version:
-                self._corpus, self._corpus_version = load_corpus(self.store), version
-                self._retrievers.clear()
-            return self._corpus
+            known = self._corpus
+            if known is not None and version == self._corpus_version:
+                return known
+        if known is not None and not self._rebuild.acquire(blocking=False):
+            return known  # another question is rebuilding it
+        if known is None:
+            self._rebuild.acquire()  # nothing to answer from yet: wait for the first build
+        try:
+            return self._rebuilt(version)
+        finally:
+            self._rebuild.release()
+
+    def _rebuilt(self, version: str) -> Corpus:
+        """The corpus of `version`, loaded unless the thread that held the rebuild lock just did."""
+        with self._lock:
+            if self._corpus is not None and version == self._corpus_version:
+                return self._corpus
+        corpus = load_corpus(self.store)
+        with self._lock:
+            self._corpus, self._corpus_version = corpus, version
+            self._retrievers.clear()
+        return corpus
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(),
             history: Sequence[Any] = ()) -> Answer:

@@ -78,6 +78,7 @@ def test_a_stopped_chroma_server_is_a_503_and_its_restart_recovers_without_the_a
         assert http.post("/api/documents", files=SAMPLE_FILES).json()["new"] == 2
         assert http.post("/api/ask", json={"question": KILLED}).status_code == 200
         chroma_server.stop(kill=True)
+        slowest = 0.0
         for method, path, kwargs in store_calls():
             started = time.monotonic()
             response = http.request(method, path, **kwargs)
@@ -85,12 +86,14 @@ def test_a_stopped_chroma_server_is_a_503_and_its_restart_recovers_without_the_a
             error = response.json()["error"]
             assert error["code"] == "store_unavailable", (path, error)
             assert f"The Chroma server at {chroma_server.url} is unreachable" in error["message"]
-            assert time.monotonic() - started < 5, f"{path} took too long to fail"
+            slowest = max(slowest, time.monotonic() - started)
+        assert slowest < 5, "an outage must fail fast"
         up = chroma_server.start()
         started = time.monotonic()
         response = http.post("/api/ask", json={"question": KILLED})
         assert response.status_code == 200 and "Zapata" in response.json()["answer"]
-        print(f"\nchroma restart {up:.2f} s; first ask after it {time.monotonic() - started:.2f} s")
+        print(f"\n503s in at most {slowest:.3f} s; chroma restarted in {up:.2f} s; the first ask "
+              f"after it: 200 in {time.monotonic() - started:.2f} s")
         assert http.get("/api/health").json()["articles"] == 2
 
 
@@ -105,10 +108,11 @@ def test_a_stuck_chroma_server_is_a_503_after_the_timeout_not_a_hang(
         try:
             started = time.monotonic()
             response = httpx.get(f"{base}/api/health", timeout=30)
-            assert time.monotonic() - started < 5
+            waited = time.monotonic() - started
         finally:
             chroma_server.process.send_signal(signal.SIGCONT)
-    assert response.status_code == 503
+    print(f"\na stuck server: 503 after {waited:.2f} s with a 1 s timeout")
+    assert response.status_code == 503 and waited < 5
     assert "unreachable (timed out)" in response.json()["error"]["message"]
 
 

@@ -190,3 +190,39 @@ def add_each(service: Service, uploads: list[tuple[str, bytes]],
             assert service.add_uploads([upload]).new == 5
     except BaseException as exc:  # reported by the test in its own thread
         errors.append(exc)
+
+
+def test_a_question_does_not_wait_for_another_questions_corpus_rebuild(
+    embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    """After a write, the first question rebuilds the BM25 corpus (seconds on a large store);
+    the questions asked meanwhile use the previous corpus instead of queueing behind it."""
+    from qa import service as service_module
+
+    service = Service(open_store(str(tmp_path / "store"), None, MODEL_NAME), embedder)
+    service.add_uploads([(p.name, p.read_bytes()) for p in sorted(SAMPLES.iterdir())])
+    service.ask(KILLED)
+    service.add_uploads([("ferry.txt", b"The Tollund ferry\n\nThe Tollund ferry was painted "
+                          b"violet in 1987 by the harbour master Ingrid Vasquez.")])
+    loading, release = threading.Event(), threading.Event()
+    real_load = service_module.load_corpus
+
+    def slow_load(store: Store) -> Any:
+        loading.set()
+        release.wait(10)
+        return real_load(store)
+
+    monkeypatch.setattr(service_module, "load_corpus", slow_load)
+    answers: list[str] = []
+    rebuilder = threading.Thread(
+        target=lambda: answers.append(service.ask("Who painted the Tollund ferry?").answer))
+    rebuilder.start()
+    assert loading.wait(30)
+    started = time.monotonic()
+    meanwhile = service.ask(KILLED)
+    waited = time.monotonic() - started
+    release.set()
+    rebuilder.join(30)
+    assert "Zapata" in meanwhile.answer and waited < 5, f"waited {waited:.1f} s for the rebuild"
+    assert answers and "Vasquez" in answers[0]
+    assert service.corpus() is service.corpus() and len(service.corpus().documents) > 12
