@@ -80,8 +80,8 @@ def with_timeouts(client: Any) -> Any:
 
 class Guarded:
     """A chromadb client or collection of a server whose calls raise `StoreError`, naming the
-    server, when it can't be reached; the collections it returns are guarded too, so code given
-    the client (langchain-chroma's search too) gets the same error."""
+    server, when it can't be reached or has lost the collection; the collections it returns are
+    guarded too, so code given the client (langchain-chroma's search too) gets the same error."""
 
     def __init__(self, target: Any, url: str) -> None:
         self._target, self._url = target, url
@@ -91,19 +91,34 @@ class Guarded:
         return self._guard(value) if callable(value) else value
 
     def _guard(self, method: Callable[..., Any]) -> Callable[..., Any]:
-        import httpx
         from chromadb.api.models.Collection import Collection
 
         @functools.wraps(method)
         def call(*args: Any, **kwargs: Any) -> Any:
             try:
                 result = method(*args, **kwargs)
-            except httpx.TransportError as exc:
-                raise StoreError(f"The Chroma server at {self._url} is unreachable "
-                                 f"({exc or type(exc).__name__}); is it running?") from exc
+            except Exception as exc:
+                if (error := self._store_error(exc)) is None:
+                    raise
+                raise error from exc
             return Guarded(result, self._url) if isinstance(result, Collection) else result
 
         return call
+
+    def _store_error(self, exc: Exception) -> StoreError | None:
+        """The StoreError that `exc` means, if it is the server's fault, not the caller's."""
+        import httpx
+        from chromadb.errors import NotFoundError
+
+        if isinstance(exc, httpx.TransportError):
+            reason = str(exc) or type(exc).__name__
+            return StoreError(f"The Chroma server at {self._url} is unreachable ({reason}); "
+                              "is it running?")
+        if isinstance(exc, NotFoundError) and hasattr(self._target, "name"):
+            return StoreError(f"The Chroma server at {self._url} no longer has the collection "
+                              f"{self._target.name} (restarted on an empty folder?); restart the "
+                              "app to start a new store there")
+        return None
 
 
 Entry = tuple[Article, list[Chunk], list[list[float]], str]  # article, chunks, vectors, hash

@@ -97,6 +97,19 @@ def test_a_stopped_chroma_server_is_a_503_and_its_restart_recovers_without_the_a
         assert http.get("/api/health").json()["articles"] == 2
 
 
+def test_a_chroma_server_restarted_empty_is_a_503_that_says_so(
+    chroma_server: ChromaServer, use_model: None, tmp_path: Path,
+) -> None:
+    service = Service.open(None, chroma_server.url, read_settings(ALL_SETTINGS))
+    with serve(create_api(service, read_settings(ALL_SETTINGS))) as base:
+        chroma_server.stop()
+        chroma_server.path = tmp_path / "an-empty-folder"
+        chroma_server.start()
+        response = httpx.get(f"{base}/api/health", timeout=30)
+    assert response.status_code == 503
+    assert "no longer has the collection" in response.json()["error"]["message"]
+
+
 def test_a_stuck_chroma_server_is_a_503_after_the_timeout_not_a_hang(
     chroma_server: ChromaServer, use_model: None, monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -130,8 +130,8 @@ def check_answers(store: Store, articles: Path, embedder) -> int:  # type: ignor
     return len(held)
 
 
-@pytest.mark.parametrize(("burst", "delay"), [(1, 0.2), (2, 0.1)],
-                         ids=["in-the-first-write", "in-the-last-write"])
+@pytest.mark.parametrize(("burst", "delay"), [(1, 0.05), (2, 0.1)],
+                         ids=["early", "late"])
 def test_a_kill_9_while_indexing_leaves_a_store_the_next_add_completes_exactly(
     burst: int, delay: float, articles: Path, clean: Snapshot, embedder,  # type: ignore[no-untyped-def]
     use_model: None, tmp_path: Path, capsys: pytest.CaptureFixture[str],
