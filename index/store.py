@@ -87,6 +87,8 @@ class Guarded:
         self._target, self._url = target, url
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("_target", "_url"):  # not set yet (a copy being made): no recursion
+            raise AttributeError(name)
         value = getattr(self._target, name)
         return self._guard(value) if callable(value) else value
 
@@ -108,13 +110,14 @@ class Guarded:
     def _store_error(self, exc: Exception) -> StoreError | None:
         """The StoreError that `exc` means, if it is the server's fault, not the caller's."""
         import httpx
+        from chromadb.api.models.Collection import Collection
         from chromadb.errors import NotFoundError
 
         if isinstance(exc, httpx.TransportError):
             reason = str(exc) or type(exc).__name__
             return StoreError(f"The Chroma server at {self._url} is unreachable ({reason}); "
                               "is it running?")
-        if isinstance(exc, NotFoundError) and hasattr(self._target, "name"):
+        if isinstance(exc, NotFoundError) and isinstance(self._target, Collection):
             return StoreError(f"The Chroma server at {self._url} no longer has the collection "
                               f"{self._target.name} (restarted on an empty folder?); restart the "
                               "app to start a new store there")
