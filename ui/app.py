@@ -15,10 +15,11 @@ from typing import Any
 import gradio as gr
 
 from index.add import AddReport
+from index.store import StoreError
 from qa.errors import QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
-from qa.types import Answer
+from qa.types import Answer, Event
 from ui.render import EMPTY, chat_text, md_safe, searched_for, sources_html
 
 TITLE = "Ask the articles"
@@ -27,6 +28,7 @@ DESCRIPTION = ("Answers are made of sentences from the indexed articles; every o
 EXAMPLES = ["Who was killed at the fake roadblock?", "What did U.S. officials complain about?"]
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 Outputs = tuple[Any, ...]
+HUMAN_ERRORS = (QAError, FilterError, StoreError)  # shown to the asker as they are
 
 
 def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
@@ -86,10 +88,17 @@ def stream_answer(service: Service, text: str, history: list[Any],
     try:
         events = service.stream(text, filters=filters, history=history)
         first = next(events)
-    except (QAError, FilterError) as exc:
+    except HUMAN_ERRORS as exc:
         raise gr.Error(str(exc)) from None
     history = [*history, {"role": "user", "content": md_safe(text)},
                {"role": "assistant", "content": ""}]
+    try:
+        yield from _updates(history, first, events)
+    except StoreError as exc:  # the store went away mid-answer: say so, keep the chat
+        raise gr.Error(str(exc)) from None
+
+
+def _updates(history: list[Any], first: Event, events: Iterator[Event]) -> Iterator[Outputs]:
     streamed = ""
     for event in [first, *events]:
         if event.kind == "token":
@@ -110,7 +119,10 @@ def index_files(service: Service, paths: list[str] | None, progress: Any) -> Out
     for i, path in enumerate(paths):
         name = Path(path).name
         progress((i, len(paths)), desc=f"Indexing {name}")
-        total.merge(service.add_uploads([(name, Path(path).read_bytes())]))
+        try:
+            total.merge(service.add_uploads([(name, Path(path).read_bytes())]))
+        except StoreError as exc:
+            raise gr.Error(f"{exc} (indexed before it: {total.summary()})") from None
     errors = "".join(f"\n- {e.path.removeprefix('upload:')}: {e.reason}" for e in total.errors)
     return f"Indexed: {total.summary()}{errors}", choices(service), None, ""
 
@@ -123,7 +135,10 @@ def on_load(service: Service, request: gr.Request) -> Outputs:
     """Read the page's `?source=` scope; say so when there is nothing to ask about yet."""
     raw = request.query_params.getlist("source")
     scoped = tuple(s.strip() for value in raw for s in value.split(",") if s.strip())
-    documents = service.documents()
+    try:
+        documents = service.documents()
+    except StoreError as exc:
+        return scoped, gr.skip(), f"**The articles can't be read right now:** {exc}"
     if not documents:
         notice = "**No articles are indexed yet.** Add some under *Add articles*."
     elif scoped:

@@ -93,3 +93,25 @@ def test_one_app_serves_the_pages_the_script_and_the_api(app_url: str) -> None:
         assert "customElements.define(\"qa-chat\"" in script.text
         assert http.get("/api/health").json()["articles"] >= 2
         assert http.get("/docs").status_code == 200
+
+
+class StoreDown:
+    """A service whose Chroma server has gone away (see tests/test_chroma_server.py for the real
+    outage through the API)."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        from index.store import StoreError
+
+        raise StoreError("The Chroma server at http://127.0.0.1:9 is unreachable; is it running?")
+
+    documents = add_uploads = stream
+
+
+def test_a_store_outage_is_a_message_in_the_chat_not_a_crash() -> None:
+    down: Any = StoreDown()
+    with pytest.raises(gr.Error, match="Chroma server at http://127.0.0.1:9 is unreachable"):
+        list(stream_answer(down, KILLED, [], Filters()))
+    with pytest.raises(gr.Error, match="unreachable.*indexed before it: 0 new"):
+        index_files(down, ["/dev/null"], lambda *a, **k: None)
+    request: Any = type("R", (), {"query_params": QueryParams("")})()
+    assert "can't be read right now" in on_load(down, request)[2]
