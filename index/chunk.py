@@ -16,7 +16,7 @@ from index.types import Article, Chunk
 
 TokenCounter = Callable[[list[str]], list[int]]
 Piece = tuple[int, int, int]  # start, end, tokens
-CHUNKER_VERSION = "1"  # bump when chunking changes, so stored articles are re-chunked
+CHUNKER_VERSION = "2"  # bump when chunking changes, so stored articles are re-chunked
 MAX_TITLE_TOKENS = 32
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 
@@ -65,7 +65,7 @@ def pack_words(
     pieces: list[Piece] = []
     first, last, total = start, start, 0
     for a, b, tokens in word_pieces(text, start, end, count_tokens, size):
-        if total and total + tokens > size:
+        if total and (total + tokens > size or a == last):  # never glue the parts of a word
             pieces.append((first, last, total))
             first, total = a, 0
         last, total = b, total + tokens
@@ -76,14 +76,19 @@ def pack_words(
 def word_pieces(
     text: str, start: int, end: int, count_tokens: TokenCounter, size: int
 ) -> list[Piece]:
-    """Each word of text[start:end]; a word over `size` tokens is cut every `size` characters
-    (a word piece covers at least one character, so each cut fits)."""
-    words = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
-    spans: list[tuple[int, int]] = []
-    for (a, b), count in zip(words, count_tokens([text[a:b] for a, b in words]), strict=True):
-        spans += [(x, min(x + size, b)) for x in range(a, b, size)] if count > size else [(a, b)]
-    counts = count_tokens([text[a:b] for a, b in spans])
-    return [(a, b, count) for (a, b), count in zip(spans, counts, strict=True)]
+    """Each word of text[start:end]; a word over `size` tokens is halved until each part fits
+    (a character can be several word pieces: Hangul syllables are split into letters)."""
+    todo = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    pieces: list[Piece] = []
+    while todo:
+        halves: list[tuple[int, int]] = []
+        for (a, b), count in zip(todo, count_tokens([text[a:b] for a, b in todo]), strict=True):
+            if count <= size or b - a == 1:
+                pieces.append((a, b, count))
+            else:
+                halves += [(a, (a + b) // 2), ((a + b) // 2, b)]
+        todo = halves
+    return sorted(pieces)
 
 
 def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
@@ -93,7 +98,7 @@ def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
     i = 0
     while i < len(pieces):
         j, total = i + 1, pieces[i][2]
-        while j < len(pieces) and total + pieces[j][2] <= size:
+        while j < len(pieces) and _apart(pieces, j) and total + pieces[j][2] <= size:
             total += pieces[j][2]
             j += 1
         groups.append((i, j))
@@ -101,8 +106,14 @@ def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
             break
         tail = pieces[j - 1][2]
         overlap = j - 1 > i and tail < size // 3 and tail + pieces[j][2] <= size
-        i = j - 1 if overlap else j
+        i = j - 1 if overlap and _apart(pieces, j) else j
     return groups
+
+
+def _apart(pieces: list[Piece], j: int) -> bool:
+    """Whether space separates piece j from the one before: only then do their token counts add
+    up (two parts of one word can tokenize differently once joined)."""
+    return pieces[j][0] > pieces[j - 1][1]
 
 
 def _make_chunk(article: Article, title: str, index: int, start: int, end: int) -> Chunk:

@@ -1,19 +1,22 @@
 """Read article files (.txt, .md, .html/.htm, .jsonl) into cleaned `Article`s.
 
 Problems become `LoadError`s that name the file (and line) and the reason; nothing here raises for
-bad input, so one bad file never stops a batch. It does not chunk, embed or store.
+bad input, so one bad file never stops a batch. Archives are rejected, never unpacked. It does not
+chunk, embed or store.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from bs4 import BeautifulSoup
+from bs4.element import CData, NavigableString, PageElement, Tag
 
 from index.clean import clean_text
 from index.sentences import split_sentences
@@ -26,6 +29,12 @@ _BLOCK_TAGS = ("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4",
                "ul", "ol", "blockquote", "pre", "table", "tr", "figure", "figcaption", "dl", "dt",
                "dd", "hr")
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:[T ].*)?$")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".zst")
+# Archives by their first bytes: zip, gzip, xz, 7z, rar, zstd, bzip2, and tar at offset 257.
+_ARCHIVE_MAGIC = re.compile(
+    rb"\A(?:PK\x03\x04|PK\x05\x06|\x1f\x8b|\xfd7zXZ\x00|7z\xbc\xaf\x27\x1c|Rar!\x1a\x07"
+    rb"|\x28\xb5\x2f\xfd|BZh[1-9]1AY&SY|.{257}ustar(?:\x00|  \x00))", re.DOTALL)
 
 Loaded = tuple[list[Article], list[LoadError]]
 
@@ -36,12 +45,15 @@ def expand_paths(paths: list[str]) -> tuple[list[Path], list[LoadError]]:
     errors: list[LoadError] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if _is_article_file(p, path))
-        elif path.is_file():
-            files.append(path)
-        else:
-            errors.append(LoadError(raw, "no such file or folder"))
+        try:
+            if path.is_dir():
+                files += sorted(p for p in path.rglob("*") if _is_article_file(p, path))
+            elif path.is_file():
+                files.append(path)
+            else:
+                errors.append(LoadError(raw, "no such file or folder"))
+        except OSError as exc:  # a name too long for the file system, a folder we may not list
+            errors.append(LoadError(raw, f"cannot be read ({exc.strerror or exc})"))
     return files, errors
 
 
@@ -61,12 +73,14 @@ class Origin:
 
 
 def file_origin(path: Path) -> Origin:
-    return Origin(file_doc_id(path), str(path.resolve()), path.stem, path.suffix.lower())
+    stem = _no_surrogates(path.stem)  # a file name that isn't UTF-8 holds lone surrogates
+    return Origin(file_doc_id(path), _no_surrogates(str(path.resolve())), stem,
+                  path.suffix.lower())
 
 
 def upload_origin(name: str) -> Origin:
     """An uploaded file: only the last part of its name is kept, and never used as a path."""
-    base = re.split(r"[\\/]", name)[-1].strip() or "upload"
+    base = _no_surrogates(re.split(r"[\\/]", name)[-1].strip()) or "upload"
     stem, dot, suffix = base.rpartition(".")
     stem, suffix = (stem, f".{suffix.lower()}") if dot and stem else (base, "")
     digest = hashlib.sha1(base.encode()).hexdigest()[:8]
@@ -92,6 +106,9 @@ def load_upload(name: str, raw: bytes) -> Loaded:
 def parse_bytes(raw: bytes, origin: Origin) -> Loaded:
     """Articles from the bytes of a file of `origin.suffix`, or the reason there are none."""
     where = origin.source
+    if origin.suffix in ARCHIVE_SUFFIXES or _ARCHIVE_MAGIC.match(raw[:512]):
+        return [], [LoadError(where, "an archive, not an article: archives are not unpacked; "
+                                     "extract it and add the files")]
     if origin.suffix not in SUFFIXES:
         return [], [LoadError(where, f"unsupported file type {origin.suffix or '(none)'}; "
                                      f"expected one of {', '.join(SUFFIXES)}")]
@@ -186,10 +203,7 @@ def parse_html(html: str, origin: Origin) -> Article:
     if not date and (tag := soup.find("time", attrs={"datetime": True})):
         date = str(tag.get("datetime", ""))
     author = _meta(soup, "author", "article:author", "dc.creator")
-    for tag in soup(_DROP_TAGS):
-        tag.decompose()
-    root = soup.find("article") or soup.find("main") or soup.body or soup
-    text = clean_text(_block_text(root))
+    text = clean_text(_block_text(_root(soup)))
     return Article(origin.doc_id, title or _lead(text), text, origin.source,
                    normalize_date(date), author)
 
@@ -207,14 +221,43 @@ def _meta(soup: BeautifulSoup, *names: str) -> str:
     return ""
 
 
-def _block_text(root: object) -> str:
-    for br in root.find_all("br"):  # type: ignore[attr-defined]
-        br.replace_with("\n")
-    for tag in root.find_all(_BLOCK_TAGS):  # type: ignore[attr-defined]
-        tag.insert_before("\n\n")
-        tag.insert_after("\n\n")
-    text = root.get_text()  # type: ignore[attr-defined]
-    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", text))
+def _kept_tags(soup: BeautifulSoup) -> Iterator[Tag]:
+    """Tags in document order, without the dropped ones (scripts, navigation) and their insides.
+    Walked with a list, not recursion: 10,000 nested <div>s are fine."""
+    stack: list[Tag] = [soup]
+    while stack:
+        tag = stack.pop()
+        yield tag
+        stack += reversed([c for c in tag.contents if isinstance(c, Tag)
+                           and c.name not in _DROP_TAGS])
+
+
+def _root(soup: BeautifulSoup) -> Tag:
+    """The first <article>, else <main>, else <body> outside the dropped tags; else the page."""
+    first: dict[str, Tag] = {}
+    for tag in _kept_tags(soup):
+        first.setdefault(tag.name, tag)
+    return first.get("article") or first.get("main") or first.get("body") or soup
+
+
+def _block_text(root: Tag) -> str:
+    """The text under `root` without dropped tags, each block a paragraph, <br> a line break.
+    One walk; editing the tree instead (insert, replace, decompose) is quadratic in the tags."""
+    parts: list[str] = []
+    stack: list[PageElement | str] = [root]
+    while stack:
+        node = stack.pop()
+        if type(node) is str or type(node) in (NavigableString, CData):  # not comments
+            parts.append(str(node))
+        elif isinstance(node, Tag) and node.name not in _DROP_TAGS:
+            if node.name == "br":
+                parts.append("\n")
+                continue
+            if node.name in _BLOCK_TAGS:
+                parts.append("\n\n")
+                stack.append("\n\n")
+            stack += reversed(node.contents)
+    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "".join(parts)))
     return "\n\n".join(p for p in paragraphs if p)
 
 
@@ -230,22 +273,30 @@ def parse_jsonl(text: str, path: str) -> Loaded:
                 errors.append(LoadError(path, f"malformed JSONL line {number}: {result}"))
             else:
                 articles.append(result)
+    if not articles and not errors:  # only (Unicode) whitespace: say so rather than nothing
+        errors.append(LoadError(path, "no JSONL records, only blank lines"))
     return articles, errors
 
 
 def _jsonl_article(line: str, path: str) -> Article | str:
     try:
         record = json.loads(line)
-    except json.JSONDecodeError as exc:
-        return f"not JSON ({exc.msg} at column {exc.colno})"
+    except json.JSONDecodeError as exc:  # "Unterminated string starting at": no "at at"
+        return f"not JSON ({exc.msg.removesuffix(' at')} at column {exc.colno})"
+    except RecursionError:
+        return "not JSON we can read (nested too deeply)"
+    except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
+        return f"not JSON we can read ({str(exc).split(':')[0]})"
     if not isinstance(record, dict):
         return "expected a JSON object"
     doc_id, text = record.get("id"), record.get("text")
-    if not isinstance(doc_id, str | int) or str(doc_id).strip() == "":
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or not str(doc_id).strip():
         return "missing 'id'"
+    doc_id = _no_surrogates(str(doc_id))
     if not isinstance(text, str) or not text.strip():
         return f"article {doc_id!r} has no 'text'"
-    fields = {k: str(record.get(k) or "").strip() for k in ("title", "url", "date", "author")}
+    fields = {k: _no_surrogates(str(record.get(k) or "").strip())
+              for k in ("title", "url", "date", "author")}
     body = clean_text(text)
     if not body:
         return f"article {doc_id!r} has no text left after cleaning"
@@ -253,9 +304,15 @@ def _jsonl_article(line: str, path: str) -> Article | str:
                    normalize_date(fields["date"]), fields["author"])
 
 
+def _no_surrogates(text: str) -> str:
+    """`text` with lone surrogates (JSON escapes like \\ud800, odd file names) as U+FFFD: they
+    can't be encoded, so neither the tokenizer nor the store would take them."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def file_doc_id(path: Path) -> str:
     """A readable id, stable for a file wherever it is added from: its stem and path hash."""
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:8]
+    digest = hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:8]  # any name's bytes
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", path.stem).strip("-")[:60] or "article"
     return f"{slug}-{digest}"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 
 # A candidate end: terminal punctuation, closing quotes/brackets, then whitespace; or a blank line.
+# A run of punctuation is tried once, from its start and without backtracking: tried from every
+# dot of "....." the search is quadratic, minutes for a page of dots.
 _CANDIDATE = re.compile(
-    r"[.!?…]+[\"'”’)\]]*(?=\s)"  # terminal punctuation before whitespace
+    r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s)"  # terminal punctuation before whitespace
     r"|\n[ \t]*\n"  # a blank line
     r"|(?m:^[ \t]*#{1,6}[ \t][^\n]*\n)"  # a whole markdown heading line
     r"|\n(?=[ \t]*(?:#|[-*•][ \t]|\d+[.)][ \t]))"  # a line before a heading or list item

@@ -7,6 +7,7 @@ from dataclasses import replace
 import pytest
 
 from index.chunk import MAX_TITLE_TOKENS, chunk_article, content_hash
+from index.clean import clean_text
 from index.embed import MiniLMEmbeddings
 from index.load import load_file
 from index.sentences import split_sentences
@@ -138,3 +139,22 @@ def test_no_chunk_is_just_a_repeat_of_its_predecessor_tail() -> None:
     chunks: list[Chunk] = chunk_article(Article("d", "", text, "d"), FakeEmbedder().count_tokens)
     for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert nxt.end > prev.end, f"chunk {nxt.index} adds nothing to chunk {prev.index}"
+
+
+# --- hostile input (regressions found by tests/index/test_properties.py) -----------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["한-" * 250,  # a Hangul syllable is up to 3 word pieces: cuts every 160 characters didn't fit
+     clean_text("q\fsubsequently " * 300)],  # a form feed glues two words into six word pieces
+    ids=["hangul", "form-feed"],
+)
+def test_many_pieces_per_character_still_fit_the_window(text: str,
+                                                        embedder: MiniLMEmbeddings) -> None:
+    article = Article("k", "A title", text, "k.txt")
+    chunks = chunk_article(article, embedder.count_tokens)
+    assert max(embedder.count_tokens([c.embed_text for c in chunks])) + 2 <= WINDOW
+    assert chunks[0].start == 0 and chunks[-1].end == len(text)
+    for prev, nxt in zip(chunks, chunks[1:], strict=False):
+        assert not text[prev.end : nxt.start].strip()  # only spaces fall between two chunks

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -69,3 +70,15 @@ def test_paragraphs_are_kept_and_trailing_space_dropped() -> None:
 def test_clean_is_idempotent(text: str) -> None:
     once = clean_text(text)
     assert clean_text(once) == once
+
+
+def test_a_long_run_of_spaces_cleans_in_linear_time() -> None:
+    text = "Start" + " " * 200_000 + "end\n" + "\t" * 200_000 + "x"  # was searched per space
+    started = time.perf_counter()
+    assert clean_text(text) == "Start" + " " * 200_000 + "end\n" + "\t" * 200_000 + "x"
+    assert time.perf_counter() - started < 5
+
+
+def test_a_form_feed_is_a_line_break() -> None:
+    # the tokenizer deletes it, so the words around it were one word to it and two to the chunker
+    assert clean_text("Page one ends.\fPage two\f\fstarts.") == "Page one ends.\nPage two\n\nstarts."

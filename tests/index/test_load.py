@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
+import os
+import tarfile
+import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from index.load import expand_paths, file_doc_id, load_file, load_paths, read_text
+from index.load import expand_paths, file_doc_id, load_file, load_paths, load_upload, read_text
 from index.sentences import split_sentences
 from index.types import Article, LoadError
 from tests.conftest import SAMPLES, write
@@ -222,3 +228,114 @@ def test_same_name_in_different_folders_gets_different_ids(tmp_path: Path) -> No
     second = write(tmp_path / "b" / "story.txt", "Same text.")
     assert file_doc_id(first) != file_doc_id(second)
     assert one(first).doc_id != one(second).doc_id
+
+
+# --- hostile input: regressions (see tests/index/test_properties.py) ---------------------------
+
+
+def test_an_upload_name_with_a_lone_surrogate_loads() -> None:
+    articles, errors = load_upload("bad\ud800name.txt", b"Some text here.")
+    assert errors == [] and articles[0].source == "upload:bad\ufffdname.txt"
+    assert articles[0].doc_id.startswith("upload-bad-name-")
+
+
+def test_jsonl_lone_surrogate_escapes_become_replacement_characters(tmp_path: Path) -> None:
+    line = '{"id": "a\\ud800", "title": "T\\udc00", "author": "\\ud83d", "text": "Body \\ud800."}'
+    articles, errors = load_file(write(tmp_path / "feed.jsonl", line + "\n"))
+    assert errors == []
+    assert (articles[0].doc_id, articles[0].title, articles[0].author, articles[0].text) == (
+        "a\ufffd", "T\ufffd", "\ufffd", "Body \ufffd.")
+
+
+@pytest.mark.parametrize("content", ["\u2028\n", "\u00a0\n\u3000\n"], ids=["u2028", "nbsp"])
+def test_jsonl_of_only_unicode_blank_lines_says_so(tmp_path: Path, content: str) -> None:
+    assert error_of(write(tmp_path / "feed.jsonl", content)) == "no JSONL records, only blank lines"
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [('{"id": ' + "1" * 5000 + ', "text": "T."}',
+      "not JSON we can read (Exceeds the limit (4300 digits) for integer string conversion)"),
+     ("[" * 100_000 + "]" * 100_000, "not JSON we can read (nested too deeply)"),
+     ('{"id": true, "text": "T."}', "missing 'id'")],
+    ids=["huge-number", "deep-nesting", "boolean-id"],
+)
+def test_jsonl_lines_json_cannot_read_are_errors(tmp_path: Path, line: str, reason: str) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl(line, {"id": "ok", "text": "Fine."}))
+    articles, errors = load_file(path)
+    assert [a.doc_id for a in articles] == ["ok"]
+    assert [e.reason for e in errors] == [f"malformed JSONL line 1: {reason}"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [('{"id": "a", "te', "Unterminated string starting at column 13"),
+     ('{"id": "a\x01"}', "Invalid control character at column 10")],
+    ids=["unterminated", "control-character"],
+)
+def test_jsonl_error_messages_read_well(tmp_path: Path, line: str, reason: str) -> None:
+    assert error_of(write(tmp_path / "feed.jsonl", line + "\n")) == (  # was "starting at at"
+        f"malformed JSONL line 1: not JSON ({reason})")
+
+
+def test_a_file_name_that_is_not_utf8_loads(tmp_path: Path) -> None:
+    path = write(tmp_path / os.fsdecode(b"caf\xe9.txt"), "Some text here.")
+    loaded = list(load_paths([str(tmp_path)]))
+    assert [errors for _, errors in loaded] == [[]]
+    article = loaded[0][0][0]
+    assert article.doc_id == file_doc_id(path) and article.doc_id.startswith("caf-")
+    assert article.source == str(tmp_path / "caf\ufffd.txt")
+    assert article.source.encode() and article.doc_id.encode()
+
+
+def test_a_path_too_long_is_an_error_not_a_crash() -> None:
+    name = "a" * 5000
+    assert expand_paths([name]) == ([], [LoadError(name, "cannot be read (File name too long)")])
+
+
+ARCHIVE = "an archive, not an article: archives are not unpacked; extract it and add the files"
+
+
+def archive_bytes() -> dict[str, bytes]:
+    zipped, tarred = io.BytesIO(), io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as z:
+        z.writestr("inner.txt", "Inner text.")
+    with tarfile.open(fileobj=tarred, mode="w") as t:
+        info = tarfile.TarInfo("inner.txt")
+        info.size = 11
+        t.addfile(info, io.BytesIO(b"Inner text."))
+    return {"zip": zipped.getvalue(), "tar": tarred.getvalue(),
+            "gzip": gzip.compress(b"Inner text.")}
+
+
+@pytest.mark.parametrize(
+    ("name", "kind"),
+    [("notes.zip", "zip"), ("notes.tar.gz", "gzip"), ("notes.gz", "gzip"), ("notes.tar", "tar"),
+     ("disguised.txt", "zip"), ("disguised.jsonl", "gzip"), ("disguised.html", "tar")],
+)
+def test_archives_are_rejected_never_unpacked(tmp_path: Path, name: str, kind: str) -> None:
+    path = write(tmp_path / name, archive_bytes()[kind])
+    assert error_of(path) == ARCHIVE
+    assert load_upload(name, archive_bytes()[kind]) == ([], [LoadError(f"upload:{name}", ARCHIVE)])
+
+
+def test_text_that_mentions_ustar_is_not_an_archive() -> None:
+    raw = b"x" * 257 + b"ustard pie. " * 3
+    assert load_upload("pie.txt", raw)[1] == []
+
+
+# HTML that took minutes: each <p>, <br> and dropped tag was an edit of the tree (quadratic).
+@pytest.mark.parametrize("html", ["<p>x</p>" * 20_000, "<div>" * 20_000 + "Deep text."],
+                         ids=["paragraphs", "nested"])
+def test_large_html_loads_in_linear_time(html: str) -> None:
+    started = time.perf_counter()
+    articles, errors = load_upload("page.html", html.encode())
+    assert errors == [] and articles[0].text
+    assert time.perf_counter() - started < 20  # seconds; took 1-2 minutes, now 1-4 s here
+
+
+def test_html_root_skips_articles_inside_dropped_tags_and_comments() -> None:
+    html = ("<body><nav><article>NAV TEXT</article></nav><!-- COMMENT --><article>Line one<br>"
+            "line two<p>Para.</p><![CDATA[cdata]]></article></body>")
+    articles, _ = load_upload("page.html", html.encode())
+    assert articles[0].text == "Line one line two\n\nPara."

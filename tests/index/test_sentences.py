@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from index.clean import clean_text
@@ -97,3 +99,12 @@ def test_seed_article_sentences_around_dates_and_quotes() -> None:
     assert any(s.endswith("the cable dated Jan. 29 said.") for s in found)
     assert any(s.startswith("“Official corruption") and s.endswith("he said.") for s in found)
     assert found[0] == "WikiLeaks Cables Reveal Unease Over Mexican Drug War"
+
+
+@pytest.mark.parametrize("run", [".", "?!", "…"], ids=["dots", "marks", "ellipses"])
+def test_a_long_run_of_punctuation_splits_in_linear_time(run: str) -> None:
+    # a run with no space after it was searched again from each of its marks: minutes
+    text = "Start. " + run * 100_000 + "end"
+    started = time.perf_counter()
+    assert sentences(text) == ["Start.", run * 100_000 + "end"]
+    assert time.perf_counter() - started < 5
