@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,6 +84,20 @@ def write(path: Path, text: str | bytes) -> Path:
     else:
         path.write_text(text, encoding="utf-8")
     return path
+
+
+def slower(hostile: Callable[[], object], benign: Callable[[], object]) -> float:
+    """How many times longer `hostile` takes than `benign` (best of 3 each), measured side by side:
+    a ratio, since the machine's speed swings 2-3x from one minute to the next."""
+    def best(fn: Callable[[], object]) -> float:
+        times = []
+        for _ in range(3):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return best(hostile) / max(best(benign), 1e-3)
 
 
 def free_port() -> int:
