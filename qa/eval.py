@@ -6,8 +6,9 @@ in the same run, of two baselines, and print their metrics side by side:
     ours   hybrid retrieval (dense + BM25, RRF) over sentence-aligned chunks, our answerer
            (extractive, or the `--backend` LLM with verified citations)
     bm25   BM25 alone over the same chunks, the extractive answerer
-    naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM,
-           Chroma similarity search top k; the extractive answerer on what it finds
+    naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM in
+           fp32 (sentence-transformers, as the tutorial runs it), Chroma similarity search top k;
+           the extractive answerer on what it finds
 
 The baselines share our answerer so that their answer and refusal scores measure what retrieval
 hands it. The files use the ../shared/eval format (see PROVENANCE.md there).
@@ -141,9 +142,10 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
     embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
     store = open_store(store_dir, None, MODEL_NAME)
     report = add_paths([str(docs)], store, embedder)
-    print(f"indexed: {report.summary()}", file=sys.stderr)
+    print(f"indexed: {report.summary()} ({embedder.precision} embeddings)", file=sys.stderr)
     articles = [a for loaded, _ in load_paths([str(docs)]) for a in loaded]
-    naive = index_naive(articles, embedder, store.client)
+    tutorial = embedder if embedder.precision == "fp32" else load_embedder(precision="fp32")
+    naive = index_naive(articles, tutorial, store.client)
     backend = backend_from(settings)
     service = Service(store, embedder, k, settings["QA_MAX_QUESTION_CHARS"], backend,
                       chat_model(backend))

@@ -1,4 +1,5 @@
-"""bf16 embeddings (where the CPU has bfloat16) stay within rounding of fp32 ones."""
+"""bf16 embeddings (where the CPU has bfloat16) stay within rounding of fp32 ones; the precision
+setting (int8 is tested in test_onnx_model.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,8 @@ def test_bf16_embeddings_match_fp32(embedder) -> None:  # type: ignore[no-untype
 
 
 def test_precision_setting() -> None:
-    assert resolve_precision("fp32") == "fp32" and resolve_precision("auto") in ("fp32", "bf16")
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("int8") == "int8"
+    assert resolve_precision("auto") in ("fp32", "bf16", "int8")
     assert read_settings(ALL_SETTINGS, {})["QA_EMBED_PRECISION"] == "auto"
     with pytest.raises(SettingError, match="QA_EMBED_PRECISION='fp16' is invalid"):
         read_settings(ALL_SETTINGS, {"QA_EMBED_PRECISION": "fp16"})
