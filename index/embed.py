@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
+import threading
 from importlib.util import find_spec
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -80,15 +81,22 @@ class MiniLMEmbeddings(Embeddings):
         self.batch_size = batch_size
         self.precision = precision
         self.name = MODEL_NAME
+        # the transformers tokenizer sets its padding and truncation on every call, so two
+        # threads tokenizing at once pad each other's batches wrongly: one model call at a time
+        self._lock = threading.Lock()
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         if not texts:
             return []
+        with self._lock:
+            return self._embed(texts)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
         import torch
 
         # batches of texts of similar token counts pad less (sentence-transformers itself sorts
         # by characters only); the original order is restored at the end
-        order = sorted(range(len(texts)), key=self.count_tokens(texts).__getitem__)
+        order = sorted(range(len(texts)), key=self._count(texts).__getitem__)
         found: list[list[float]] = [[] for _ in texts]
         for lo in range(0, len(order), self.batch_size):
             batch = order[lo : lo + self.batch_size]
@@ -105,6 +113,10 @@ class MiniLMEmbeddings(Embeddings):
 
     def count_tokens(self, texts: list[str]) -> list[int]:
         """Word pieces per text, without the two special tokens the model adds."""
+        with self._lock:
+            return self._count(texts)
+
+    def _count(self, texts: list[str]) -> list[int]:
         encoded = self.model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
