@@ -136,3 +136,15 @@ def test_int8_that_cannot_be_had_fails_or_falls_back(monkeypatch: pytest.MonkeyP
     fallback = load_embedder(precision="auto", path=model_path())
     assert fallback.precision in ("bf16", "fp32")
     assert "int8 embeddings unavailable" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_threads_embedding_at_once_get_the_sequential_vectors(int8: OnnxEmbeddings) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = sample_sentences()
+    groups = [texts[i::4] for i in range(4)] * 3
+    expected = [int8.embed_documents(g) for g in groups]
+    with ThreadPoolExecutor(6) as pool:
+        found = list(pool.map(int8.embed_documents, groups))
+    assert found == expected
