@@ -21,10 +21,9 @@ $(VENV)/.installed: requirements.txt
 
 # The int8 ONNX embedding model, exported from the installed MiniLM into the venv (offline, about
 # 15 s, checked against the torch model); a target of its own so that an existing venv gets it
-# too and a changed export recipe is redone. onnx is needed by the export only.
+# too and a changed export recipe is redone. onnx (in requirements.txt) is needed by the export only.
 ONNX_EXPORT := $(VENV)/share/qa/minilm-int8/export_meta.json
 $(ONNX_EXPORT): $(VENV)/.installed index/onnx_model.py
-	$(PY) -m pip install --quiet onnx==1.23.2 ml_dtypes==0.6.0
 	$(PY) -m index.onnx_model export
 	touch $@
 

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from qa.eval import NAIVE_CHUNK, NAIVE_OVERLAP, index_naive
+from qa.report import write_between
 from qa.settings import ALL_SETTINGS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -218,14 +219,6 @@ def save_plot(indexing: dict[str, dict[str, float]], queries: list[dict[str, flo
     fig.savefig(path, dpi=110)
 
 
-def write_section(out: Path, section: str) -> None:
-    text = out.read_text(encoding="utf-8") if out.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    head, rest = text.split(START, 1)
-    out.write_text(head + section + rest.split(END, 1)[1], encoding="utf-8")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -257,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     save_plot(indexing, queries, plot)
     section = render(indexing, queries, plot.name, args.docs, embedder.precision)
-    write_section(args.out, section)
+    write_between(args.out, section, START, END)
     print(section)
     return 0
 

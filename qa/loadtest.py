@@ -25,6 +25,8 @@ from pathlib import Path
 
 import httpx
 
+from qa.report import write_between
+
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 QUESTIONS = ("Who was killed at the fake roadblock?", "What did U.S. officials complain about?",
@@ -161,15 +163,6 @@ def table(report: LoadReport) -> str:
     ])
 
 
-def write_between(out: Path, section: str, start: str = START, end: str = END) -> None:
-    """Replace the text between the two markers of `out` (appending them if missing)."""
-    text = out.read_text(encoding="utf-8") if out.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
-    if start not in text:
-        text += f"\n{start}\n{end}\n"
-    head, rest = text.split(start, 1)
-    out.write_text(head + section + rest.split(end, 1)[1], encoding="utf-8")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -190,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report = measure(url, pid, args.clients, args.seconds)
     print(table(report))
     if args.out:
-        write_between(args.out, table(report))
+        write_between(args.out, table(report), START, END)
     return 1 if report.server_errors else 0
 
 

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from qa.bench import END, START, main, write_section
+from qa.bench import END, START, main
+from qa.report import write_between
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow
@@ -33,5 +34,5 @@ def test_bench_writes_its_tables_and_plot(tmp_path: Path, use_model: None, capsy
 def test_a_file_without_markers_gets_a_section(tmp_path: Path) -> None:
     out = tmp_path / "b.md"
     out.write_text("# Notes\n")
-    write_section(out, f"{START}\nnew\n{END}")
+    write_between(out, f"{START}\nnew\n{END}", START, END)
     assert out.read_text() == f"# Notes\n\n{START}\nnew\n{END}\n"
