@@ -173,32 +173,35 @@ class AccessControl:
     def refusal(self, conn: HTTPConnection, scope: Scope) -> Response | None:
         """The response that stops this request here, or None to let it through."""
         path, kind, key = scope["path"], kind_of(scope["path"]), bearer(conn)
+        valid = bool(key) and self.policy.keys.accepts(key)  # checked once per request
         if limited(path, scope["method"]):
-            wait = self.policy.limiter.take(self.identity(conn, key))
+            wait = self.policy.limiter.take(identity(conn, key, valid))
             if wait > 0:
                 return too_many(wait, kind)
-        if kind == "api" and self.policy.keys and not self.policy.keys.accepts(key):
+        if kind == "api" and self.policy.keys and not valid:
             return json_error(401, "unauthorized", missing_key_message(key), _challenge())
         if kind == "page" and self.policy.pages_need_key:
-            return self.page_refusal(conn, key)
+            return self.page_refusal(conn, valid)
         return None
 
-    def identity(self, conn: HTTPConnection, key: str) -> str:
-        if key and self.policy.keys.accepts(key):
-            return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
-        return "addr:" + (conn.client.host if conn.client else "unknown")
-
-    def page_refusal(self, conn: HTTPConnection, key: str) -> Response | None:
+    def page_refusal(self, conn: HTTPConnection, valid_bearer: bool) -> Response | None:
         keys, given = self.policy.keys, conn.query_params.get("key", "")
         if given and keys.accepts(given):
             return remember_key(conn, keys.cookie_for(given))
-        if keys.accepts(key) or keys.accepts_cookie(conn.cookies.get(COOKIE, "")):
+        if valid_bearer or keys.accepts_cookie(conn.cookies.get(COOKIE, "")):
             return None
         message = ("This chat needs an access key: open it once as ?key=YOUR_KEY "
                    "(it is then remembered by this browser)")
         if "/gradio_api/" in conn.url.path:
             return json_error(401, "unauthorized", message)
         return PlainTextResponse(message, 401)
+
+
+def identity(conn: HTTPConnection, key: str, valid: bool) -> str:
+    """Whom a rate limit counts: a valid key, else the client's address."""
+    if valid:
+        return "key:" + hashlib.sha256(key.encode()).hexdigest()[:16]
+    return "addr:" + (conn.client.host if conn.client else "unknown")
 
 
 def missing_key_message(given: str) -> str:
