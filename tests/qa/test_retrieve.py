@@ -1,4 +1,4 @@
-"""Hybrid retrieval: RRF fusion, BM25, filters, through a real Chroma store."""
+"""Hybrid retrieval: score fusion, BM25, filters, through a real Chroma store."""
 
 from __future__ import annotations
 
@@ -14,16 +14,27 @@ from qa.retrieve import FilterError, Filters, fuse, hybrid_retriever, load_corpu
 from tests.conftest import write
 
 
-def doc(chunk_id: str) -> Document:
-    meta = {"doc_id": chunk_id[0], "start": 0, "end": 1, "title": "", "source": "", "date": ""}
+def doc(chunk_id: str, score: float = 0.0) -> Document:
+    meta = {"doc_id": chunk_id[0], "start": 0, "end": 1, "title": "", "source": "", "date": "",
+            "score": score}
     return Document(page_content=chunk_id, metadata=meta, id=chunk_id)
 
 
-def test_rrf_prefers_what_both_lists_rank_high() -> None:
-    fused = fuse({"dense": [doc("a1"), doc("b1"), doc("c1")],
-                  "lexical": [doc("b1"), doc("d1"), doc("a1")]}, k=3)
-    assert [p.chunk_id for p in fused] == ["b1", "a1", "d1"]
-    assert fused[0].score == pytest.approx(1 / 61 + 1 / 62, abs=1e-6)
+def test_fusion_weighs_scores_divided_by_each_lists_best() -> None:
+    # worked by hand, weights 0.25 dense / 0.75 lexical:
+    #   dense  a1 .8/.8=1  b1 .6/.8=.75  c1 .4/.8=.5      lexical  b1 10/10=1  d1 .5  a1 .2
+    #   a1 = .25*1   + .75*.2 = .40      b1 = .25*.75 + .75*1 = .9375
+    #   c1 = .25*.5  + .75*.2 = .275     d1 = .25*.5  + .75*.5 = .50   (floors: .5 dense, .2 lexical)
+    fused = fuse({"dense": [doc("a1", .8), doc("b1", .6), doc("c1", .4)],
+                  "lexical": [doc("b1", 10.0), doc("d1", 5.0), doc("a1", 2.0)]}, k=3)
+    assert [p.chunk_id for p in fused] == ["b1", "d1", "a1"]
+    assert [p.score for p in fused] == pytest.approx([.9375, .5, .4])
+
+
+def test_fusion_ignores_a_list_with_nothing_above_zero() -> None:
+    fused = fuse({"dense": [doc("a1", .5), doc("b1", .7)], "lexical": []}, k=2)
+    assert [p.chunk_id for p in fused] == ["b1", "a1"]
+    assert fuse({"dense": [], "lexical": []}, k=2) == []
 
 
 def test_analyzer_stems_and_drops_stop_words() -> None:
