@@ -144,8 +144,17 @@ class Store:
                              "use another --store or remove this one")
 
     def stored_hash(self, doc_id: str) -> str | None:
-        found = self.articles.get(ids=[doc_id], include=["metadatas"])
-        return str(found["metadatas"][0]["content_hash"]) if found["ids"] else None
+        return self.stored_hashes([doc_id]).get(doc_id)
+
+    def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
+        """doc_id -> content hash of the stored version, for those of `doc_ids` that are stored
+        (one read per `get_max_batch_size` ids)."""
+        step, hashes = self.client.get_max_batch_size(), {}
+        for i in range(0, len(doc_ids), step):
+            found = self.articles.get(ids=doc_ids[i : i + step], include=["metadatas"])
+            hashes.update((doc_id, str(meta["content_hash"]))
+                          for doc_id, meta in zip(found["ids"], found["metadatas"], strict=True))
+        return hashes
 
     def put(self, article: Article, chunks: list[Chunk], vectors: list[list[float]],
             content_hash: str) -> None:
