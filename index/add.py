@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from index.chunk import chunk_article, content_hash
 from index.embed import WEIGHTS_SHA256, Embedder
 from index.load import Loaded, load_paths
-from index.store import Store
+from index.store import Entry, Store
 from index.types import Article, Chunk, LoadError
 
 
@@ -145,7 +145,11 @@ class Writer:
             entries.append((job.article, job.chunks, vectors[offset : offset + len(job.chunks)],
                             job.content_hash))
             offset += len(job.chunks)
-        self.writing = self.pool.submit(lambda: (self.store.put_many(entries), jobs)[1])
+        self.writing = self.pool.submit(self._store, entries, jobs)
+
+    def _store(self, entries: list[Entry], jobs: list[_Job]) -> list[_Job]:
+        self.store.put_many(entries)
+        return jobs
 
     def wait(self) -> None:
         """Finish the write in flight (its error, if any, is raised here) and count it."""

@@ -149,7 +149,7 @@ class Store:
     def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         """doc_id -> content hash of the stored version, for those of `doc_ids` that are stored
         (one read per `get_max_batch_size` ids)."""
-        step, hashes = self.client.get_max_batch_size(), {}
+        step, hashes = self.client.get_max_batch_size(), dict[str, str]()
         for i in range(0, len(doc_ids), step):
             found = self.articles.get(ids=doc_ids[i : i + step], include=["metadatas"])
             hashes.update((doc_id, str(meta["content_hash"]))

@@ -106,7 +106,7 @@ def load_corpus(store: Store) -> Corpus:
 
 
 class LexicalRetriever(BaseRetriever):
-    """BM25 over the corpus, honouring the filters; each hit's BM25 score is in `metadata["score"]`."""
+    """BM25 over the corpus, honouring the filters; a hit's BM25 score is in `metadata["score"]`."""
 
     corpus: Corpus
     k: int = 20
