@@ -95,3 +95,24 @@ def test_the_version_changes_with_every_write_seen_from_another_handle(
     store.remove("doc-1")
     versions.append(other.version())
     assert len(set(versions)) == 4
+
+
+@pytest.mark.parametrize("text", [
+    "  Leading space. Then\ttabs\there.\n\n\nThree newlines!   Trailing spaces.   ",
+    "One sentence without a stop",
+    "Ünïcödé — dashes… and “quotes”.\r\nWindows line end. 한국어 문장입니다.",
+])
+def test_article_text_is_put_back_together_from_the_chunks(store: Store, text: str) -> None:
+    article = replace(ARTICLE, text=text)
+    put(store, article)
+    assert store.article_text("doc-1") == text
+    # the text is stored once, in the chunks: the article record has no document
+    assert store.articles.get(ids=["doc-1"], include=["documents"])["documents"] == [None]
+
+
+def test_article_text_of_an_article_stored_whole_by_an_older_version(store: Store) -> None:
+    store.articles.upsert(ids=["old"], embeddings=[[0.0]], documents=["The old whole text."],
+                          metadatas=[{"doc_id": "old", "title": "", "source": "", "date": "",
+                                      "author": "", "chunks": 0, "content_hash": "h0"}])
+    assert store.article_text("old") == "The old whole text."
+    assert store.article_text("missing") is None
