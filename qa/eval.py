@@ -3,7 +3,7 @@
 Index the documents (into a temporary store, or `--store`), ask every question of our pipeline and,
 in the same run, of two baselines, and print their metrics side by side:
 
-    ours   hybrid retrieval (dense + BM25, RRF) over sentence-aligned chunks, our answerer
+    ours   hybrid retrieval (dense + BM25, score fusion) over sentence chunks, our answerer
            (extractive, or the `--backend` LLM with verified citations)
     bm25   BM25 alone over the same chunks, the extractive answerer
     naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM in
