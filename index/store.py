@@ -175,6 +175,12 @@ class Store:
         if found["ids"]:
             incomplete = [{**meta, "content_hash": ""} for meta in found["metadatas"]]
             self.articles.update(ids=found["ids"], metadatas=incomplete)
+            # records written before the text moved into the chunks hold the old whole text as
+            # their document, which an upsert without documents would keep: blank it
+            if whole := [i for i, m in zip(found["ids"], found["metadatas"], strict=True)
+                         if "tail" not in m]:
+                self.articles.update(ids=whole, embeddings=[[0.0]] * len(whole),
+                                     documents=[""] * len(whole))  # (never embed on our own)
         self._changed()
         old = set(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
         rows = [(c, v, meta) for article, chunks, vectors, _ in items

@@ -116,3 +116,12 @@ def test_article_text_of_an_article_stored_whole_by_an_older_version(store: Stor
                                       "author": "", "chunks": 0, "content_hash": "h0"}])
     assert store.article_text("old") == "The old whole text."
     assert store.article_text("missing") is None
+
+
+def test_an_older_whole_text_is_dropped_when_the_article_is_stored_again(store: Store) -> None:
+    store.articles.upsert(ids=["doc-1"], embeddings=[[0.0]], documents=["Old secret text."],
+                          metadatas=[{"doc_id": "doc-1", "title": "", "source": "", "date": "",
+                                      "author": "", "chunks": 0, "content_hash": "h0"}])
+    put(store, ARTICLE)
+    assert store.article_text("doc-1") == ARTICLE.text
+    assert store.articles.get(ids=["doc-1"], include=["documents"])["documents"] == [""]
