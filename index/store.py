@@ -147,9 +147,6 @@ class Store:
             raise StoreError(f"The store at {location} was built with {stored_model}, not {model}; "
                              "use another --store or remove this one")
 
-    def stored_hash(self, doc_id: str) -> str | None:
-        return self.stored_hashes([doc_id]).get(doc_id)
-
     def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         """doc_id -> content hash of the stored version, for those of `doc_ids` that are stored
         (one read per `get_max_batch_size` ids)."""

@@ -33,7 +33,7 @@ def test_put_then_list_and_read_back(store: Store) -> None:
     assert n > 1 and store.count() == (1, n)
     assert store.list_articles() == [StoredArticle("doc-1", "A Title", "/articles/doc-1.txt",
                                                    "2011-02-17", "Ann Author", n, "h1")]
-    assert store.stored_hash("doc-1") == "h1" and store.stored_hash("other") is None
+    assert store.stored_hashes(["doc-1", "other"]) == {"doc-1": "h1"}
     assert store.article_text("doc-1") == ARTICLE.text
 
 
