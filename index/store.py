@@ -231,10 +231,11 @@ class Store:
 
     def version(self) -> str:
         """Changes whenever an article is added, changed or removed (or left incomplete), by
-        this process or another one on the same store; three small reads, whatever the size."""
+        this process or another one on the same store: every change stamps the store when it
+        starts and when it ends. One read of one record, whatever the size (counting the chunks
+        too took 8-12 ms a question at 100k chunks, a third of retrieval)."""
         found = self.meta.get(ids=["version"], include=["metadatas"])
-        stamp = found["metadatas"][0]["stamp"] if found["ids"] else ""
-        return f"{stamp}:{self.articles.count()}:{self.chunks.count()}"
+        return str(found["metadatas"][0]["stamp"]) if found["ids"] else ""
 
     def _changed(self) -> None:
         """A new version stamp, written at the start and at the end of every change."""
