@@ -39,7 +39,7 @@ DEFAULT_DOCS = ROOT.parent / "shared" / "eval" / "squad2-dev-500" / "docs.jsonl"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 CHUNKS_PER_ARTICLE = 8
 # the instruction sets that decide how fast int8 and bf16 run: with VNNI an int8 multiply-add is
-# one instruction; with AVX2 alone it takes two, with a saturating step (onnxruntime's MLAS)
+# one instruction; with AVX2 alone it takes three, one of them saturating (onnxruntime's MLAS)
 ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
 
 
