@@ -15,7 +15,9 @@ It does not chunk or embed.
 from __future__ import annotations
 
 import functools
+import sys
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +33,9 @@ META = "qa_meta"  # one record whose value changes with every write: the store's
 Row = tuple[str, str, dict[str, Any]]  # id, document, metadata
 PAGE = 5000  # records per read, to keep memory flat on large stores
 TIMEOUT = (5.0, 60.0)  # seconds to connect to a Chroma server, and to wait for one reply
+LOCK_FILE = ".qa-lock"  # in an embedded store's folder: who holds it (see `FolderLock`)
+# The store folders this process holds, by absolute path: each open_store of one shares its lock.
+_HELD: dict[str, weakref.ref[FolderLock]] = {}
 
 
 class StoreError(RuntimeError):
@@ -54,6 +59,7 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
     from chromadb.config import Settings
 
     settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    held = None
     try:
         if url:
             parsed = urlparse(url)
@@ -64,11 +70,66 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
             client = Guarded(client, url)
         else:
             Path(path or "./store").mkdir(parents=True, exist_ok=True)
+            held = hold_folder(path or "./store")
             client = chromadb.PersistentClient(path=path or "./store", settings=settings)
+    except StoreBusy:
+        raise
     except Exception as exc:  # chromadb raises many kinds; say where and why, once
         where = f"the Chroma server at {url}" if url else f"the store folder {path}"
         raise StoreError(f"Cannot open {where}: {exc}") from exc
-    return Store(client, model, url or str(path))
+    store = Store(client, model, url or str(path))
+    store.held = held
+    return store
+
+
+class StoreBusy(StoreError):
+    """Another process has the embedded store folder open."""
+
+
+class FolderLock:
+    """An exclusive lock on a store folder, held by this process while anything here uses it
+    (released when the last user lets go of it, or when the process ends, however it ends).
+
+    Chroma's embedded store belongs to one process: each keeps its own copy of the vector index,
+    so a process that writes beside another one writes what the other never sees (its questions
+    miss the new chunks until it restarts) and may overwrite the other's index files."""
+
+    def __init__(self, folder: Path) -> None:
+        import fcntl
+        import os
+
+        self.path = folder / LOCK_FILE
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(self.fd, 400).decode(errors="replace").strip() or "unknown"
+            os.close(self.fd)
+            raise StoreBusy(busy_message(folder, holder)) from None
+        os.ftruncate(self.fd, 0)
+        os.write(self.fd, f"pid {os.getpid()}: {' '.join(sys.argv)}"[:400].encode())
+        weakref.finalize(self, os.close, self.fd)  # unlocks the folder
+
+
+def hold_folder(folder: str) -> FolderLock:
+    """This process's lock on `folder`: the one it already holds, else a new one; `StoreBusy`
+    when another process holds it. (A second lock of this process's own would be refused by
+    the first: flock locks belong to the open file, hence the registry of held ones.)"""
+    key = str(Path(folder).resolve())
+    lock = _HELD[key]() if key in _HELD else None
+    if lock is None:
+        lock = FolderLock(Path(key))
+        _HELD[key] = weakref.ref(lock)
+    return lock
+
+
+def busy_message(folder: Path, holder: str) -> str:
+    return (f"The store folder {folder} is in use by another process ({holder}). An embedded "
+            "store can be used by one process at a time (one beside it would not see what the "
+            "other writes). Add or ask through the running app instead (*Add articles* in the "
+            "chat, POST /api/documents, POST /api/ask, or qa.client), stop it first, or serve "
+            "the store with `chroma run --path DIR --port 8000` and give every process "
+            "--chroma-url http://127.0.0.1:8000")
 
 
 def with_timeouts(client: Any) -> Any:
@@ -137,6 +198,7 @@ class Store:
     def __init__(self, client: Any, model: str, location: str) -> None:
         self.client = client
         self.location = location
+        self.held: FolderLock | None = None  # an embedded store's folder lock, kept while in use
         self.chunks = client.get_or_create_collection(
             CHUNKS, embedding_function=None, configuration={"hnsw": {"space": "cosine"}},
             metadata={"embedding_model": model} if model else None)
@@ -150,9 +212,9 @@ class Store:
     def stored_hashes(self, doc_ids: list[str]) -> dict[str, str]:
         """doc_id -> content hash of the stored version, for those of `doc_ids` that are stored
         (one read per `get_max_batch_size` ids)."""
-        step, hashes = self.client.get_max_batch_size(), dict[str, str]()
-        for i in range(0, len(doc_ids), step):
-            found = self.articles.get(ids=doc_ids[i : i + step], include=["metadatas"])
+        hashes: dict[str, str] = {}
+        for part in batches(self.client, len(doc_ids)):
+            found = self.articles.get(ids=doc_ids[part.start : part.stop], include=["metadatas"])
             hashes.update((doc_id, str(meta["content_hash"]))
                           for doc_id, meta in zip(found["ids"], found["metadatas"], strict=True))
         return hashes
@@ -164,12 +226,42 @@ class Store:
 
     def put_many(self, items: list[Entry]) -> None:
         """Write several articles in a few batched calls: mark those already stored incomplete,
-        write all chunks, drop their stale ones, then mark the articles complete (last)."""
+        write all chunks, drop their stale ones, then mark the articles complete (last). Every
+        write is cut into batches Chroma accepts, whatever the number of chunks."""
         if not items:
             return
         doc_ids = [article.doc_id for article, *_ in items]
-        found = self.articles.get(ids=doc_ids, include=["metadatas"])
-        if found["ids"]:
+        self._mark_incomplete(doc_ids)
+        self._changed()
+        old = set(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
+        rows = [(c, v, meta) for article, chunks, vectors, _ in items
+                for c, v, meta in zip(chunks, vectors, chunk_metadatas(article, chunks),
+                                      strict=True)]
+        for part in batches(self.client, len(rows)):
+            batch = rows[part.start : part.stop]
+            self.chunks.upsert(ids=[c.chunk_id for c, _, _ in batch],
+                               embeddings=[v for _, v, _ in batch],
+                               documents=[c.text for c, _, _ in batch],
+                               metadatas=[meta for _, _, meta in batch])
+        stale = sorted(old - {c.chunk_id for c, _, _ in rows})
+        for part in batches(self.client, len(stale)):
+            self.chunks.delete(ids=stale[part.start : part.stop])
+        metas = [{**article_metadata(article), "chunks": len(chunks), "content_hash": digest,
+                  "tail": article.text[chunks[-1].end if chunks else 0 :]}
+                 for article, chunks, _, digest in items]
+        for part in batches(self.client, len(items)):
+            self.articles.upsert(ids=doc_ids[part.start : part.stop],
+                                 embeddings=[[0.0]] * len(part),
+                                 metadatas=metas[part.start : part.stop])
+        self._changed()
+
+    def _mark_incomplete(self, doc_ids: list[str]) -> None:
+        """Blank the content hash of those of `doc_ids` already stored, so that an interrupted
+        write leaves them to be written again."""
+        for part in batches(self.client, len(doc_ids)):
+            found = self.articles.get(ids=doc_ids[part.start : part.stop], include=["metadatas"])
+            if not found["ids"]:
+                continue
             incomplete = [{**meta, "content_hash": ""} for meta in found["metadatas"]]
             self.articles.update(ids=found["ids"], metadatas=incomplete)
             # records written before the text moved into the chunks hold the old whole text as
@@ -178,25 +270,6 @@ class Store:
                          if "tail" not in m]:
                 self.articles.update(ids=whole, embeddings=[[0.0]] * len(whole),
                                      documents=[""] * len(whole))  # (never embed on our own)
-        self._changed()
-        old = set(self.chunks.get(where={"doc_id": {"$in": doc_ids}}, include=[])["ids"])
-        rows = [(c, v, meta) for article, chunks, vectors, _ in items
-                for c, v, meta in zip(chunks, vectors, chunk_metadatas(article, chunks),
-                                      strict=True)]
-        step = self.client.get_max_batch_size()
-        for i in range(0, len(rows), step):
-            batch = rows[i : i + step]
-            self.chunks.upsert(ids=[c.chunk_id for c, _, _ in batch],
-                               embeddings=[v for _, v, _ in batch],
-                               documents=[c.text for c, _, _ in batch],
-                               metadatas=[meta for _, _, meta in batch])
-        if stale := old - {c.chunk_id for c, _, _ in rows}:
-            self.chunks.delete(ids=sorted(stale))
-        metas = [{**article_metadata(article), "chunks": len(chunks), "content_hash": digest,
-                  "tail": article.text[chunks[-1].end if chunks else 0 :]}
-                 for article, chunks, _, digest in items]
-        self.articles.upsert(ids=doc_ids, embeddings=[[0.0]] * len(items), metadatas=metas)
-        self._changed()
 
     def remove(self, doc_id: str) -> bool:
         """Delete an article and its chunks; False if there was neither."""
@@ -278,6 +351,14 @@ def _stored_article(meta: dict[str, Any]) -> StoredArticle:
     return StoredArticle(str(meta["doc_id"]), str(meta["title"]), str(meta["source"]),
                          str(meta["date"]), str(meta["author"]), int(meta["chunks"]),
                          str(meta["content_hash"]))
+
+
+def batches(client: Any, total: int) -> Iterator[range]:
+    """`range(total)` cut into slices Chroma accepts in one write: a client refuses more than
+    `get_max_batch_size()` records a call (5461 on an embedded store)."""
+    step = max(1, int(client.get_max_batch_size()))
+    for low in range(0, total, step):
+        yield range(low, min(total, low + step))
 
 
 def folder_size(path: str) -> int:

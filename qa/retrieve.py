@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,7 @@ from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
 
 from index.embed import Embedder
 from index.load import date_number
-from index.store import CHUNKS, Store
+from index.store import CHUNKS, Store, StoredArticle
 from qa.lexical import BM25
 from qa.types import Passage
 
@@ -48,6 +49,10 @@ class Filters:
     def _bounds(self) -> tuple[int | None, int | None]:
         return self.bounds()
 
+    @cached_property
+    def _sources(self) -> frozenset[str]:
+        return frozenset(source_keys(self.sources))
+
     def bounds(self) -> tuple[int | None, int | None]:
         return _date_bound(self.date_from, "date_from", low=True), _date_bound(
             self.date_to, "date_to", low=False)
@@ -56,7 +61,7 @@ class Filters:
         """The same filter as a Chroma `where` clause."""
         clauses: list[dict[str, Any]] = []
         if self.sources:
-            clauses.append({"$or": [{"source": {"$in": list(self.sources)}},
+            clauses.append({"$or": [{"source": {"$in": list(self._sources)}},
                                     {"doc_id": {"$in": list(self.sources)}}]})
         low, high = self.bounds()
         if low is not None:
@@ -66,7 +71,8 @@ class Filters:
         return None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
     def allows(self, meta: dict[str, Any]) -> bool:
-        if self.sources and not {meta.get("source"), meta.get("doc_id")} & set(self.sources):
+        if self.sources and meta.get("source") not in self._sources and (
+                meta.get("doc_id") not in self.sources):
             return False
         low, high = self._bounds
         if low is None and high is None:
@@ -75,6 +81,23 @@ class Filters:
         if number is None:
             return False
         return (low is None or number >= low) and (high is None or number <= high)
+
+
+def source_keys(sources: tuple[str, ...]) -> list[str]:
+    """The sources as given, and each relative or `~` path also as the absolute path the store
+    records for a file (resolved against the current folder): `data/samples/x.txt` matches
+    the `/home/ana/qa/data/samples/x.txt` that `python -m index add data/samples` stored."""
+    keys = list(sources)
+    for source in sources:
+        if source and "://" not in source and not source.startswith("upload:"):
+            keys.append(str(Path(source).expanduser().resolve()))
+    return list(dict.fromkeys(keys))
+
+
+def matching_articles(filters: Filters, articles: list[StoredArticle]) -> list[StoredArticle]:
+    """The stored articles that `filters` lets through (to say when a filter matches none)."""
+    return [a for a in articles if filters.allows(
+        {"source": a.source, "doc_id": a.doc_id, "date_num": date_number(a.date)})]
 
 
 def _date_bound(value: str, name: str, low: bool) -> int | None:

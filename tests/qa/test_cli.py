@@ -51,8 +51,24 @@ def test_source_and_date_filters_reach_retrieval(
     passages = json.loads(capsys.readouterr().out)["passages"]
     assert passages and {p["source"] for p in passages} == {source}
     assert qa_main(["ask", "Who was killed?", "--store", sample_store, "--date-from", "2011",
-                    "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["passages"] == [], "the samples are undated"
+                    "--json"]) == 1, "the samples are undated"
+    assert "No stored article matches --date-from 2011 (of 2 articles)" in capsys.readouterr().err
+
+
+def test_a_relative_source_matches_and_a_source_matching_nothing_says_so(
+    sample_store: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SAMPLES.parent.parent)
+    capsys.readouterr()
+    relative = "data/samples/001_6af38f333212537e.txt"
+    assert qa_main(["ask", "What did the cables say?", "--store", sample_store, "--source",
+                    relative, "--json"]) == 0
+    passages = json.loads(capsys.readouterr().out)["passages"]
+    assert passages and {p["source"] for p in passages} == {str(SAMPLES.resolve() / relative[13:])}
+    assert qa_main(["ask", "What did the cables say?", "--store", sample_store, "--source",
+                    "data/samples/nothing.txt"]) == 1
+    error = capsys.readouterr().err
+    assert "No stored article matches --source data/samples/nothing.txt" in error
 
 
 @pytest.mark.parametrize("argv, message", [
