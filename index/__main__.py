@@ -57,21 +57,22 @@ def _open(args: argparse.Namespace, settings: dict[str, Any]) -> Any:
 
 
 def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
-    from tqdm import tqdm
-
     from index.add import add_paths
     from index.embed import load_embedder
+    from index.progress import count_articles, reporter
 
     store = _open(args, settings)
     embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
     started = time.perf_counter()
-    with tqdm(desc="indexing", unit=" chunks", disable=None, file=sys.stderr) as bar:
-        try:
-            report = add_paths(args.paths, store, embedder, on_chunks=bar.update)
-        except KeyboardInterrupt:
-            print("\ninterrupted: the articles written so far are stored; run the same "
-                  "command again to finish", file=sys.stderr)
-            return 130
+    progress = reporter(count_articles(args.paths), sys.stderr)
+    try:
+        report = add_paths(args.paths, store, embedder, on_progress=progress)
+    except KeyboardInterrupt:
+        progress.close()
+        print("\ninterrupted: the articles written so far are stored; run the same "
+              "command again to finish", file=sys.stderr)
+        return 130
+    progress.close()
     for error in report.errors:
         print(f"skipped {error}", file=sys.stderr)
     print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")

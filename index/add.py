@@ -36,9 +36,22 @@ class AddReport:
         self.words += other.words
         self.errors += other.errors
 
+    def progress(self) -> Progress:
+        """Articles done (stored, unchanged or skipped) and chunks written so far."""
+        done = self.new + self.updated + self.unchanged + len(self.errors)
+        return Progress(done, self.chunks)
+
     def summary(self) -> str:
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{len(self.errors)} skipped; {self.chunks} chunks written")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an `add` is, as it goes (see `index.progress` for showing it)."""
+
+    articles: int
+    chunks: int
 
 
 @dataclass(frozen=True)
@@ -55,9 +68,11 @@ def add_paths(
     embedder: Embedder,
     batch_chunks: int = 256,
     on_chunks: Callable[[int], None] = lambda n: None,
+    on_progress: Callable[[Progress], None] = lambda p: None,
 ) -> AddReport:
-    """Index the files and folders in `paths`; `on_chunks` hears how many chunks were written."""
-    return add_loaded(load_paths(paths), store, embedder, batch_chunks, on_chunks)
+    """Index the files and folders in `paths`; `on_chunks` hears how many chunks were written,
+    `on_progress` how far the whole add is, after every file and every write."""
+    return add_loaded(load_paths(paths), store, embedder, batch_chunks, on_chunks, on_progress)
 
 
 def add_loaded(
@@ -66,6 +81,7 @@ def add_loaded(
     embedder: Embedder,
     batch_chunks: int = 256,
     on_chunks: Callable[[int], None] = lambda n: None,
+    on_progress: Callable[[Progress], None] = lambda p: None,
 ) -> AddReport:
     """Index articles as the loader yields them (from files or uploads)."""
     report = AddReport()
@@ -81,7 +97,10 @@ def add_loaded(
             if sum(len(j.chunks) for j in pending) >= batch_chunks:
                 on_chunks(write(pending, store, embedder, report))
                 pending = []
+                on_progress(report.progress())
+        on_progress(report.progress())
     on_chunks(write(pending, store, embedder, report))
+    on_progress(report.progress())
     return report
 
 
