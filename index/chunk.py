@@ -19,9 +19,12 @@ from index.types import Article, Chunk
 
 TokenCounter = Callable[[list[str]], list[int]]
 Piece = tuple[int, int, int]  # start, end, tokens
-CHUNKER_VERSION = "3"  # bump when chunking changes, so stored articles are re-chunked
+CHUNKER_VERSION = "4"  # bump when chunking changes, so stored articles are re-chunked
 MAX_TITLE_TOKENS = 32
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]
+# WordPiece reads a "word" of more than 100 characters as one [UNK] token, so a text without spaces
+# would count as one token however long it is: such runs are cut into parts of this many characters.
+LONG_WORD = 100
 
 
 def chunk_article(
@@ -81,7 +84,8 @@ def word_pieces(
 ) -> list[Piece]:
     """Each word of text[start:end]; a word over `size` tokens is halved until each part fits
     (a character can be several word pieces: Hangul syllables are split into letters)."""
-    todo = [(start + m.start(), start + m.end()) for m in re.finditer(r"\S+", text[start:end])]
+    todo = [part for m in re.finditer(r"\S+", text[start:end])
+            for part in _parts(start + m.start(), start + m.end())]
     pieces: list[Piece] = []
     while todo:
         halves: list[tuple[int, int]] = []
@@ -92,6 +96,11 @@ def word_pieces(
                 halves += [(a, (a + b) // 2), ((a + b) // 2, b)]
         todo = halves
     return sorted(pieces)
+
+
+def _parts(a: int, b: int) -> list[tuple[int, int]]:
+    """(a, b) cut into spans of at most LONG_WORD characters."""
+    return [(i, min(i + LONG_WORD, b)) for i in range(a, b, LONG_WORD)]
 
 
 def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:

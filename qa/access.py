@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -29,7 +30,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import HTTPConnection
-from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 COOKIE = "qa_page_key"
@@ -80,6 +81,31 @@ class Keys:
         return found
 
 
+@dataclass(frozen=True)
+class Origins:
+    """The web origins allowed to use the app from another site: those of the CSP frame-ancestors
+    sources (`https://wiki.example.com`, `http://localhost:*`, `https://*.corp.example`); `'self'`
+    and bare schemes (`https:`) allow no other site."""
+
+    sources: tuple[str, ...]
+
+    def allows(self, origin: str) -> bool:
+        return any(_origin_pattern(s).fullmatch(origin) for s in self.sources if "://" in s)
+
+    def regex(self) -> str | None:
+        """One regular expression for Starlette's CORSMiddleware, or None when none is allowed."""
+        parts = [_origin_pattern(s).pattern for s in self.sources if "://" in s]
+        return "|".join(f"(?:{p})" for p in parts) or None
+
+
+def _origin_pattern(source: str) -> re.Pattern[str]:
+    scheme, _, rest = source.rstrip("/").partition("://")
+    host, colon, port = rest.partition(":")
+    host_re = re.escape(host).replace(r"\*", "[^./:]+")
+    port_re = "" if not colon else r"(?::\d+)?" if port == "*" else f":{re.escape(port)}"
+    return re.compile(f"{re.escape(scheme)}://{host_re}{port_re}", re.IGNORECASE)
+
+
 @dataclass
 class RateLimiter:
     """Token buckets: `burst` requests at once, refilled at `per_minute`; 0 turns it off."""
@@ -108,16 +134,55 @@ class RateLimiter:
 
 @dataclass(frozen=True)
 class Policy:
+    """Who may do what: `keys` read and write, `read_keys` only read; with neither, all is open."""
+
     keys: Keys = Keys()
     pages_need_key: bool = False
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(0, 1))
     max_upload: int = 20 * 2**20
+    read_keys: Keys = Keys()
+    max_body: int = 512 * 2**10
+    upload_paths: tuple[str, ...] = (UPLOAD_PATH,)
+    origins: Origins = field(default_factory=lambda: Origins(()))
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> Policy:
+    def from_settings(cls, settings: dict[str, Any],
+                      upload_paths: tuple[str, ...] = (UPLOAD_PATH,)) -> Policy:
         return cls(Keys.of(settings["QA_API_KEYS"]), settings["QA_PAGES"] == "key",
                    RateLimiter(settings["QA_RATE_PER_MINUTE"], settings["QA_RATE_BURST"]),
-                   settings["QA_MAX_UPLOAD_MB"] * 2**20)
+                   settings["QA_MAX_UPLOAD_MB"] * 2**20, Keys.of(settings["QA_READ_KEYS"]),
+                   settings["QA_MAX_BODY_KB"] * 2**10, upload_paths,
+                   Origins(settings["QA_FRAME_ANCESTORS"]))
+
+    @property
+    def keyed(self) -> bool:
+        return bool(self.keys) or bool(self.read_keys)
+
+    def rights(self, key: str) -> str:
+        """"write", "read" or "" for a Bearer or `?key=` key."""
+        if not key:
+            return ""
+        return "write" if self.keys.accepts(key) else "read" if self.read_keys.accepts(key) else ""
+
+    def cookie_rights(self, cookie: str) -> str:
+        """What the page cookie stands for: "write", "read" or ""."""
+        if not cookie:
+            return ""
+        if self.keys.accepts_cookie(cookie):
+            return "write"
+        return "read" if self.read_keys.accepts_cookie(cookie) else ""
+
+    def may_write(self, authorization: str, cookie: str) -> bool:
+        """Adding or removing articles: anyone when no key is set, else a read-write key (as a
+        Bearer header, or the page cookie made from one)."""
+        if not self.keyed:
+            return True
+        scheme, _, key = authorization.partition(" ")
+        key = key.strip() if scheme.lower() == "bearer" else ""
+        return self.rights(key) == "write" or self.cookie_rights(cookie) == "write"
+
+    def is_upload(self, path: str) -> bool:
+        return any(path == p or path.endswith(p) for p in self.upload_paths)
 
 
 def login_checker(users: tuple[tuple[str, str], ...]) -> Callable[[str, str], bool]:
@@ -146,13 +211,15 @@ def kind_of(path: str) -> str:
     return "script" if path == "/embed.js" else "page"
 
 
-def limited(path: str, method: str) -> bool:
-    """Calls that cost work: the API, and the chat pages' own POSTs (questions, uploads)."""
-    return kind_of(path) == "api" or (method == "POST" and "/gradio_api/" in path)
+def limited(conn: HTTPConnection, method: str) -> bool:
+    """Requests that cost work or guess a secret: the API, every POST to the pages (questions,
+    uploads, the login form) and every `?key=`."""
+    path = conn.url.path
+    return kind_of(path) == "api" or method in BODY_METHODS or "key" in conn.query_params
 
 
 class AccessControl:
-    """Keys, rate limits and the upload size limit in front of the whole app."""
+    """Keys, write rights, rate limits, cross-site writes and body sizes in front of the app."""
 
     def __init__(self, app: ASGIApp, policy: Policy) -> None:
         self.app, self.policy = app, policy
@@ -165,36 +232,68 @@ class AccessControl:
         refusal = self.refusal(conn, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
-        elif scope["path"] == UPLOAD_PATH and scope["method"] == "POST":
-            await BodyLimit(self.app, self.policy.max_upload)(scope, receive, send)
+        elif scope["method"] in BODY_METHODS:
+            limit = self.policy.max_upload if self.policy.is_upload(scope["path"]) else \
+                self.policy.max_body
+            await BodyLimit(self.app, limit)(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
     def refusal(self, conn: HTTPConnection, scope: Scope) -> Response | None:
         """The response that stops this request here, or None to let it through."""
-        path, kind, key = scope["path"], kind_of(scope["path"]), bearer(conn)
-        valid = bool(key) and self.policy.keys.accepts(key)  # checked once per request
-        if limited(path, scope["method"]):
-            wait = self.policy.limiter.take(identity(conn, key, valid))
+        path, method, kind, key = scope["path"], scope["method"], kind_of(scope["path"]), \
+            bearer(conn)
+        rights = self.policy.rights(key)  # checked once per request
+        if limited(conn, method):
+            wait = self.policy.limiter.take(identity(conn, key, bool(rights)))
             if wait > 0:
-                return too_many(wait, kind)
-        if kind == "api" and self.policy.keys and not valid:
-            return json_error(401, "unauthorized", missing_key_message(key), _challenge())
-        if kind == "page" and self.policy.pages_need_key:
-            return self.page_refusal(conn, valid)
+                return too_many(wait)
+        if method in BODY_METHODS and not same_site(conn, self.policy.origins):
+            return json_error(403, "forbidden", "Requests from another site may not change "
+                              "or ask anything here (its origin is not allowed)")
+        if kind == "api":
+            return self.api_refusal(path, method, key, rights)
+        if kind == "page":
+            return self.page_refusal(conn, rights)
         return None
 
-    def page_refusal(self, conn: HTTPConnection, valid_bearer: bool) -> Response | None:
-        keys, given = self.policy.keys, conn.query_params.get("key", "")
-        if given and keys.accepts(given):
-            return remember_key(conn, keys.cookie_for(given))
-        if valid_bearer or keys.accepts_cookie(conn.cookies.get(COOKIE, "")):
+    def api_refusal(self, path: str, method: str, key: str, rights: str) -> Response | None:
+        if self.policy.keyed and not rights:
+            return json_error(401, "unauthorized", missing_key_message(key), _challenge())
+        if writes(path, method) and not self.policy.may_write(f"Bearer {key}", ""):
+            return json_error(403, "forbidden", "This key may only read: adding or removing "
+                              "articles needs a key from QA_API_KEYS")
+        return None
+
+    def page_refusal(self, conn: HTTPConnection, rights: str) -> Response | None:
+        """`?key=` (any mode) becomes the page cookie; with QA_PAGES=key the pages need one."""
+        given = conn.query_params.get("key", "")
+        if given and self.policy.rights(given):
+            return remember_key(conn, self.policy.keys.cookie_for(given))
+        if not self.policy.pages_need_key or rights or \
+                self.policy.cookie_rights(conn.cookies.get(COOKIE, "")):
             return None
         message = ("This chat needs an access key: open it once as ?key=YOUR_KEY "
                    "(it is then remembered by this browser)")
-        if "/gradio_api/" in conn.url.path:
-            return json_error(401, "unauthorized", message)
-        return PlainTextResponse(message, 401)
+        return json_error(401, "unauthorized", message)
+
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def writes(path: str, method: str) -> bool:
+    """API calls that change the stored articles."""
+    return path.startswith(UPLOAD_PATH) and method in BODY_METHODS
+
+
+def same_site(conn: HTTPConnection, allowed: Origins) -> bool:
+    """False for a request a page of another, not allowed, origin made (cross-site request
+    forgery); requests without an Origin header (curl, the Python client) pass."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True
+    host = conn.headers.get("host", "")
+    return origin.split("://", 1)[-1].lower() == host.lower() or allowed.allows(origin)
 
 
 def identity(conn: HTTPConnection, key: str, valid: bool) -> str:
@@ -214,19 +313,17 @@ def _challenge() -> dict[str, str]:
     return {"WWW-Authenticate": 'Bearer realm="qa"'}
 
 
-def too_many(wait: float, kind: str) -> Response:
+def too_many(wait: float) -> Response:
     seconds = max(1, math.ceil(wait))
-    message = f"Too many requests: try again in {seconds} s"
-    headers = {"Retry-After": str(seconds)}
-    if kind == "page":
-        return PlainTextResponse(message, 429, headers=headers)
-    return json_error(429, "rate_limited", message, headers)
+    return json_error(429, "rate_limited", f"Too many requests: try again in {seconds} s",
+                      {"Retry-After": str(seconds)})
 
 
 def remember_key(conn: HTTPConnection, cookie: str) -> Response:
     """Redirect to the same address without `key`, setting the cookie that stands for it."""
     query = urlencode([(k, v) for k, v in parse_qsl(conn.url.query) if k != "key"])
-    response = RedirectResponse(conn.url.path + (f"?{query}" if query else ""), 303)
+    path = "/" + conn.url.path.lstrip("/\\")  # "//evil.example" would leave the site
+    response = RedirectResponse(path + (f"?{query}" if query else ""), 303)
     secure = conn.url.scheme == "https"  # cross-site iframes (a wiki) need SameSite=None; Secure
     response.set_cookie(COOKIE, cookie, httponly=True, secure=secure,
                         samesite="none" if secure else "lax", max_age=30 * 24 * 3600)

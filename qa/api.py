@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict
 from typing import Any
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -24,7 +26,7 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import StoreError
-from qa.access import AccessControl, Policy, json_error
+from qa.access import AccessControl, Origins, Policy, json_error
 from qa.errors import BadQuestion, EmptyStore, NotFound, QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
@@ -35,8 +37,10 @@ log = logging.getLogger("qa.api")
 STATUS = {BadQuestion: (400, "bad_question"), FilterError: (400, "bad_filter"),
           EmptyStore: (409, "empty_store"), NotFound: (404, "not_found"),
           StoreError: (503, "store_unavailable")}
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-              413: "too_large", 415: "unsupported_media_type", 429: "rate_limited"}
+ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
+              429: "rate_limited"}
 
 
 class FiltersIn(BaseModel):
@@ -63,17 +67,47 @@ class AskIn(BaseModel):
 error = json_error
 
 
-def create_api(service: Service, settings: dict[str, Any]) -> FastAPI:
-    """The FastAPI app with the `/api/*` routes, the error shape, access control (keys, rate
-    limits, upload size) and the framing policy."""
-    app = FastAPI(title="Ask the articles", version="0.4.0",
+def create_api(service: Service, settings: dict[str, Any], policy: Policy | None = None,
+               inner: Sequence[tuple[Any, dict[str, Any]]] = ()) -> FastAPI:
+    """The FastAPI app with the `/api/*` routes, the error shape, access control (keys, write
+    rights, rate limits, body sizes, cross-site requests), CORS and the framing policy. `inner`
+    middleware (class, options) runs after access control, in the order given."""
+    policy = policy or Policy.from_settings(check_access(settings))
+    app = FastAPI(title="Ask the articles", version="0.5.0",
                   description="Answers with cited passages from the indexed articles. With API "
                   "keys set, send `Authorization: Bearer KEY`.")
     add_error_handlers(app)
-    app.add_middleware(AccessControl, policy=Policy.from_settings(check_access(settings)))
+    for middleware, options in reversed(inner):
+        app.add_middleware(middleware, **options)
+    app.add_middleware(AccessControl, policy=policy)
+    add_cors(app, policy.origins)  # before access control: preflights carry no key
     add_security_headers(app, settings["QA_FRAME_ANCESTORS"])  # outermost: on every response
     add_routes(app, service, settings["QA_MAX_UPLOAD_FILES"])
+    add_fallback(app)
     return app
+
+
+def add_cors(app: FastAPI, origins: Origins) -> None:
+    """Only the configured wiki origins may read responses cross-site, without cookies; being
+    Starlette's own middleware, it also stops Gradio adding its permissive CORS headers."""
+    app.add_middleware(CORSMiddleware, allow_origins=[], allow_origin_regex=origins.regex(),
+                       allow_credentials=False, allow_methods=["GET", "POST"],
+                       allow_headers=["authorization", "content-type"], max_age=600)
+
+
+def add_fallback(app: FastAPI) -> None:
+    """Unknown `/api/*` paths are a 404 and wrong methods a 405, in the error shape (the chat
+    pages, mounted at `/`, would otherwise answer them)."""
+    routes = [r for r in app.routes if isinstance(r, APIRoute) and r.path.startswith("/api/")]
+
+    @app.api_route("/api/{rest:path}", methods=sorted(ALL_METHODS), include_in_schema=False)
+    def fallback(request: Request) -> JSONResponse:
+        allowed = sorted({m for r in routes if r.path_regex.match(request.url.path)
+                          for m in r.methods or ()})
+        if allowed:
+            return error(405, "method_not_allowed", f"{request.method} is not allowed here; "
+                         f"use {', '.join(allowed)}", {"Allow": ", ".join(allowed)})
+        return error(404, "not_found", f"No API route {request.url.path}")
 
 
 def add_routes(app: FastAPI, service: Service, max_files: int) -> None:

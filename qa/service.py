@@ -19,12 +19,19 @@ from index.embed import MODEL_NAME, Embedder, load_embedder
 from index.load import load_upload
 from index.store import Store, StoredArticle, open_store
 from qa.answer import answer
-from qa.condense import standalone
+from qa.condense import standalone, user_turns
 from qa.embed_cache import CachedEmbeddings
 from qa.errors import BadQuestion, EmptyStore, NotFound
 from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
-from qa.retrieve import Corpus, Filters, hybrid_retriever, load_corpus, vector_store
+from qa.retrieve import (
+    Corpus,
+    FilterError,
+    Filters,
+    hybrid_retriever,
+    load_corpus,
+    vector_store,
+)
 from qa.types import Answer, Checked, Event, Generator
 
 
@@ -36,6 +43,7 @@ class Service:
     max_question_chars: int = 2000
     backend: Backend = Backend()
     llm: Any = field(default=None, repr=False)  # a LangChain chat model; None = extractive
+    max_history_turns: int = 50
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -60,7 +68,8 @@ class Service:
         store = open_store(path, url, MODEL_NAME)
         return cls(store, load_embedder(settings["QA_EMBED_BATCH"],
                                         precision=settings["QA_EMBED_PRECISION"]), settings["QA_K"],
-                   settings["QA_MAX_QUESTION_CHARS"], backend, llm)
+                   settings["QA_MAX_QUESTION_CHARS"], backend, llm,
+                   settings["QA_MAX_HISTORY_TURNS"])
 
     def corpus(self) -> Corpus:
         """The BM25 corpus, rebuilt whenever the stored articles have changed. One question
@@ -103,10 +112,11 @@ class Service:
 
         Bad input raises at the first `next()`, before any event."""
         question = check_question(question, self.max_question_chars)
-        filters.bounds()  # a bad date fails here, before any work
+        check_history(history, self.max_history_turns, self.max_question_chars)
+        check_filters(filters)  # a bad date or source fails here, before any work
         corpus = self.corpus()
         if corpus.empty:
-            raise EmptyStore(f"The store at {self.store.location} has no articles yet: "
+            raise EmptyStore("The store has no articles yet: "
                              "add some with `python -m index add PATH` or upload them")
         retriever = self.retriever(corpus, k or self.k, filters)
         if self.llm is None:
@@ -153,7 +163,7 @@ class Service:
     def health(self) -> dict[str, Any]:
         articles, chunks = self.store.count()
         return {"status": "ok", "articles": articles, "chunks": chunks, "model": MODEL_NAME,
-                "store": self.store.location}
+                "store": "chroma server" if "://" in self.store.location else "embedded"}
 
 
 def replay(result: Answer) -> Iterator[Event]:
@@ -171,11 +181,45 @@ def backend_from(settings: dict[str, Any]) -> Backend:
 
 
 def check_question(question: str, max_chars: int) -> str:
-    """The question with its whitespace collapsed; BadQuestion if empty or too long."""
+    """The question with its whitespace collapsed; BadQuestion if empty, too long (measured
+    before any other work) or not encodable text."""
+    if len(question) > 2 * max_chars:  # whitespace collapses below; nothing longer is split
+        raise BadQuestion(f"The question is {len(question)} characters long; "
+                          f"the limit is {max_chars}")
     question = " ".join(question.split())
     if not question:
         raise BadQuestion("The question is empty: type a question about the articles")
     if len(question) > max_chars:
         raise BadQuestion(f"The question is {len(question)} characters long; "
                           f"the limit is {max_chars}")
+    if not encodable(question):
+        raise BadQuestion("The question contains a character that is not valid text "
+                          "(a lone UTF-16 surrogate)")
     return question
+
+
+def check_history(history: Sequence[Any], max_turns: int, max_chars: int) -> None:
+    """BadQuestion when the conversation has too many turns or a turn is too long or not text."""
+    if len(history) > max_turns:
+        raise BadQuestion(f"The conversation has {len(history)} earlier turns; the limit is "
+                          f"{max_turns}: start a new one")
+    for turn in user_turns(history):
+        if len(turn) > 2 * max_chars or not encodable(turn):
+            raise BadQuestion(f"An earlier turn is longer than {2 * max_chars} characters or "
+                              "is not valid text")
+
+
+def check_filters(filters: Filters) -> None:
+    """FilterError for a bad date range or a source that is not valid text."""
+    filters.bounds()
+    if not all(encodable(s) for s in filters.sources):
+        raise FilterError("A source filter contains a character that is not valid text "
+                          "(a lone UTF-16 surrogate)")
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

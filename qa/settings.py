@@ -36,6 +36,17 @@ def users(raw: str) -> tuple[tuple[str, str], ...]:
     return pairs  # type: ignore[return-value]
 
 
+def proxies(raw: str) -> tuple[str, ...]:
+    """Comma- or space-separated IP addresses (or networks), or `*`."""
+    import ipaddress
+
+    values = tuple(v for v in raw.replace(",", " ").split() if v)
+    for v in values:
+        if v != "*":
+            ipaddress.ip_network(v, strict=False)  # ValueError names the bad one
+    return values
+
+
 def pages(raw: str) -> str:
     if raw not in ("open", "key", "login"):
         raise ValueError("expected open, key or login")
@@ -79,6 +90,10 @@ SERVE_SETTINGS = (
     Setting("QA_API_KEYS", api_keys, (),
             "Comma-separated API keys; when set, /api/* needs `Authorization: Bearer KEY`.",
             secret=True),
+    Setting("QA_READ_KEYS", api_keys, (),
+            "Comma-separated read-only keys (16+ characters): they open the pages and ask, list "
+            "and check health, but never add or remove articles. Give a wiki one of these.",
+            secret=True),
     Setting("QA_PAGES", pages, "open",
             "Who may open the chat and /embed: open, key (an API key, via ?key= once) or login."),
     Setting("QA_PAGE_USERS", users, (), "NAME:PASSWORD pairs for QA_PAGES=login (comma-separated).",
@@ -86,14 +101,22 @@ SERVE_SETTINGS = (
     Setting("QA_RATE_PER_MINUTE", non_negative_int, 60,
             "Requests per minute per API key (or client address without one); 0 = no limit."),
     Setting("QA_RATE_BURST", positive_int, 30, "Requests allowed at once before the rate applies."),
+    Setting("QA_MAX_BODY_KB", positive_int, 512,
+            "Largest request body accepted outside uploads (questions, chat calls), in KB."),
+    Setting("QA_MAX_HISTORY_TURNS", positive_int, 50,
+            "Most earlier turns a question may carry (each at most QA_MAX_QUESTION_CHARS long)."),
+    Setting("QA_TRUSTED_PROXIES", proxies, (),
+            "Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs, "
+            "or * for any); none by default, so the client address is the connection's."),
 )
 ALL_SETTINGS = STORE_SETTINGS + ANSWER_SETTINGS + LLM_SETTINGS + SERVE_SETTINGS
 
 
 def check_access(settings: dict[str, Any]) -> dict[str, Any]:
     """The settings, if the access settings fit together; SettingError naming the key if not."""
-    if settings["QA_PAGES"] == "key" and not settings["QA_API_KEYS"]:
-        raise SettingError("Setting QA_PAGES=key needs QA_API_KEYS: the pages take the same keys")
+    if settings["QA_PAGES"] == "key" and not (settings["QA_API_KEYS"] or settings["QA_READ_KEYS"]):
+        raise SettingError("Setting QA_PAGES=key needs QA_API_KEYS or QA_READ_KEYS: the pages "
+                           "take the same keys")
     if settings["QA_PAGES"] == "login" and not settings["QA_PAGE_USERS"]:
         raise SettingError("Setting QA_PAGES=login needs QA_PAGE_USERS (NAME:PASSWORD pairs)")
     return settings

@@ -36,8 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Serving on http://{args.host}:{args.port}  (chat /, embed /embed, API /docs)")
+    keyed = settings["QA_API_KEYS"] or settings["QA_READ_KEYS"]
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not keyed:
+        print("warning: no QA_API_KEYS: anyone who reaches this address may add and remove "
+              "articles", file=sys.stderr)
+    proxies = settings["QA_TRUSTED_PROXIES"]
     uvicorn.run(create_app(service, settings), host=args.host, port=args.port,
-                log_level="warning")
+                log_level="warning", proxy_headers=bool(proxies),
+                forwarded_allow_ips=list(proxies) or None)
     return 0
 
 

@@ -9,6 +9,8 @@ scopes a page to some articles.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +18,12 @@ import gradio as gr
 
 from index.add import AddReport
 from index.store import StoreError
+from qa.access import COOKIE, Policy
 from qa.errors import QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
 from qa.types import Answer, Event
-from ui.render import EMPTY, chat_text, md_safe, searched_for, sources_html
+from ui.render import EMPTY, chat_text, md_safe, md_text, searched_for, sources_html
 
 TITLE = "Ask the articles"
 DESCRIPTION = ("Answers are made of sentences from the indexed articles; every one is cited, and "
@@ -29,12 +32,51 @@ EXAMPLES = ["Who was killed at the fake roadblock?", "What did U.S. officials co
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 Outputs = tuple[Any, ...]
 HUMAN_ERRORS = (QAError, FilterError, StoreError)  # shown to the asker as they are
+EMBED_EVENTS = ("chat",)  # the events callable by name (Gradio's /call/NAME) on each page
+PAGE_EVENTS = ("chat", "upload")
+KEPT_TURNS = 20  # questions a conversation remembers (the service accepts up to 50)
 
 
-def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
+@dataclass(frozen=True)
+class Uploads:
+    """Who may add articles from the page, and where Gradio keeps the files it received."""
+
+    policy: Policy
+    folder: Path
+
+    def check(self, request: gr.Request | None, paths: list[str]) -> list[Path]:
+        """The uploaded files, once the caller may write and each was received by Gradio."""
+        if not paths:
+            raise gr.Error("Choose one or more files first (.txt, .md, .html, .jsonl)")
+        headers = request.headers if request is not None else {}
+        cookies = getattr(request, "cookies", None) or {}
+        if not self.policy.may_write(headers.get("authorization", ""), cookies.get(COOKIE, "")):
+            raise gr.Error("Adding articles needs a read-write key: open this page once as "
+                           "?key=YOUR_KEY")
+        files = [Path(p).resolve() for p in paths]
+        if not all(f.is_relative_to(self.folder.resolve()) and f.is_file() for f in files):
+            raise gr.Error("Only files uploaded through this page can be indexed")
+        return files
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """The chat as shown (messages) and the questions asked, kept on the server per session:
+    the browser never sends the history back, so it can't be forged."""
+
+    messages: tuple[dict[str, str], ...] = ()
+    questions: tuple[str, ...] = ()
+
+    def asked(self, question: str, answer: str) -> Conversation:
+        messages = (*self.messages, {"role": "user", "content": md_safe(question)},
+                    {"role": "assistant", "content": answer})
+        return Conversation(messages[-2 * KEPT_TURNS:], (*self.questions, question)[-KEPT_TURNS:])
+
+
+def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Blocks:
     """The page's components and events; `embed` drops the title, filters and uploads."""
-    with gr.Blocks(title=TITLE, fill_height=embed) as page:
-        scope = gr.State(())
+    with gr.Blocks(title=TITLE, fill_height=embed, delete_cache=(3600, 3600)) as page:
+        scope, talk = gr.State(()), gr.State(Conversation())
         if not embed:
             gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
         notice = gr.Markdown(elem_id="notice")
@@ -45,7 +87,8 @@ def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
                 searched = gr.Markdown(elem_id="searched-for")
                 with gr.Row():
                     question = gr.Textbox(elem_id="question", show_label=False, scale=5,
-                                          placeholder="Ask about the articles…", autofocus=True)
+                                          placeholder="Ask about the articles…", autofocus=True,
+                                          max_length=service.max_question_chars)
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
                 with gr.Accordion("Filters", open=False, visible=not embed):
                     picked = gr.Dropdown(label="Only these articles", multiselect=True, choices=[])
@@ -57,24 +100,20 @@ def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
             with gr.Column(scale=2):
                 gr.Markdown("### Sources")
                 sources = gr.HTML(EMPTY, elem_id="sources")
-                with gr.Accordion("Add articles", open=False, visible=not embed):
-                    files = gr.File(file_count="multiple", file_types=FILE_TYPES,
-                                    label=", ".join(FILE_TYPES))
-                    upload = gr.Button("Index these files", elem_id="upload")
-                    upload_status = gr.Markdown(elem_id="upload-status")
+                if not embed:  # the embed has no upload event at all, not just a hidden button
+                    add_upload_panel(page, service, uploads, picked, notice)
 
-        def respond(text: str, history: list[Any], chosen: list[str] | None, low: str | None,
-                    high: str | None,
+        def respond(text: str, conversation: Conversation, chosen: list[str] | None,
+                    low: str | None, high: str | None,
                     scoped: tuple[str, ...]) -> Iterator[Outputs]:
             filters = Filters(tuple(chosen or scoped), (low or "").strip(), (high or "").strip())
-            yield from stream_answer(service, text, history, filters)
+            yield from stream_answer(service, text, conversation, filters)
 
-        ask_inputs = [question, chat, picked, date_from, date_to, scope]
-        ask_outputs = [chat, sources, searched, question]
+        ask_inputs = [question, talk, picked, date_from, date_to, scope]
+        ask_outputs = [chat, sources, searched, question, talk]
         send.click(respond, ask_inputs, ask_outputs, api_name="chat")
         question.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
-        upload.click(lambda paths, progress=gr.Progress(): index_files(service, paths, progress),
-                     [files], [upload_status, picked, files, notice], api_name="upload")
+
         def load(request: gr.Request) -> Outputs:
             return on_load(service, request)
 
@@ -82,45 +121,60 @@ def build_chat(service: Service, embed: bool = False) -> gr.Blocks:
     return page
 
 
-def stream_answer(service: Service, text: str, history: list[Any],
+def add_upload_panel(page: gr.Blocks, service: Service, uploads: Uploads, picked: Any,
+                     notice: Any) -> None:
+    with gr.Accordion("Add articles", open=False):
+        files = gr.File(file_count="multiple", file_types=FILE_TYPES,
+                        label=", ".join(FILE_TYPES))
+        upload = gr.Button("Index these files", elem_id="upload")
+        upload_status = gr.Markdown(elem_id="upload-status")
+
+    def index(paths: list[str] | None, request: gr.Request,
+              progress: gr.Progress = gr.Progress()) -> Outputs:
+        return index_files(service, uploads.check(request, paths or []), progress)
+
+    upload.click(index, [files], [upload_status, picked, files, notice], api_name="upload")
+
+
+def stream_answer(service: Service, text: str, conversation: Conversation,
                   filters: Filters) -> Iterator[Outputs]:
     """Chat updates as the answer streams in; bad input becomes a gr.Error before any update."""
     try:
-        events = service.stream(text, filters=filters, history=history)
+        events = service.stream(text, filters=filters, history=list(conversation.questions))
         first = next(events)
     except HUMAN_ERRORS as exc:
         raise gr.Error(str(exc)) from None
-    history = [*history, {"role": "user", "content": md_safe(text)},
-               {"role": "assistant", "content": ""}]
     try:
-        yield from _updates(history, first, events)
-    except StoreError as exc:  # the store went away mid-answer: say so, keep the chat
+        yield from _updates(conversation, text, chain([first], events))
+    except HUMAN_ERRORS as exc:  # the store or the LLM went away mid-answer: say so, keep the chat
         raise gr.Error(str(exc)) from None
 
 
-def _updates(history: list[Any], first: Event, events: Iterator[Event]) -> Iterator[Outputs]:
+def _updates(conversation: Conversation, text: str, events: Iterator[Event]) -> Iterator[Outputs]:
+    """One chat update per event, as each arrives (never after draining the stream)."""
     streamed = ""
-    for event in [first, *events]:
+    for event in events:
         if event.kind == "token":
             streamed += event.data
-            history[-1]["content"] = md_safe(streamed)  # whole text: a link may span tokens
-            yield history, gr.skip(), gr.skip(), ""
+            # whole text each time: a link may span tokens
+            shown = conversation.asked(text, md_safe(streamed))
+            yield list(shown.messages), gr.skip(), gr.skip(), "", gr.skip()
         elif event.kind == "done":
             result: Answer = event.data
-            history[-1]["content"] = chat_text(result)
-            yield history, sources_html(result), searched_for(result), ""
+            done = conversation.asked(text, chat_text(result))
+            yield list(done.messages), sources_html(result), searched_for(result), "", done
 
 
-def index_files(service: Service, paths: list[str] | None, progress: Any) -> Outputs:
-    """Index the uploaded files one by one with progress, and report what happened."""
-    if not paths:
-        raise gr.Error("Choose one or more files first (.txt, .md, .html, .jsonl)")
+def index_files(service: Service, paths: list[Path], progress: Any) -> Outputs:
+    """Index the uploaded files one by one with progress, and report what happened; each file
+    is deleted from Gradio's folder once read."""
     total = AddReport()
     for i, path in enumerate(paths):
-        name = Path(path).name
-        progress((i, len(paths)), desc=f"Indexing {name}")
+        progress((i, len(paths)), desc=f"Indexing {path.name}")
+        raw = path.read_bytes()
+        path.unlink(missing_ok=True)
         try:
-            total.merge(service.add_uploads([(name, Path(path).read_bytes())]))
+            total.merge(service.add_uploads([(path.name, raw)]))
         except StoreError as exc:
             raise gr.Error(f"{exc} (indexed before it: {total.summary()})") from None
     errors = "".join(f"\n- {e.path.removeprefix('upload:')}: {e.reason}" for e in total.errors)
@@ -143,7 +197,7 @@ def on_load(service: Service, request: gr.Request) -> Outputs:
         notice = "**No articles are indexed yet.** Add some under *Add articles*."
     elif scoped:
         titles = [a.title for a in documents if {a.doc_id, a.source} & set(scoped)]
-        notice = f"Answering from: {', '.join(titles) or 'no matching article'}"
+        notice = f"Answering from: {', '.join(map(md_text, titles)) or 'no matching article'}"
     else:
         notice = ""
     return scoped, choices(service), notice

@@ -89,11 +89,12 @@ def searched_for(answer: Answer) -> str:
     """How a follow-up was searched, and which model wrote a generated answer; empty otherwise."""
     parts = []
     if answer.query and answer.query != answer.question:
-        parts.append(f"searched for: *{_md_escape(answer.query)}*")
+        parts.append(f"searched for: *{md_text(answer.query)}*")
     if answer.generator.backend != "extractive":
-        parts.append(f"written by {_md_escape(answer.generator.model)}, citations checked")
+        parts.append(f"written by {md_text(answer.generator.model)}, citations checked")
     return " · ".join(parts)
 
 
-def _md_escape(text: str) -> str:
+def md_text(text: str) -> str:
+    """Untrusted text shown as itself in Markdown: every Markdown character is escaped."""
     return "".join("\\" + ch if ch in "\\`*_{}[]()<>#+-.!|" else ch for ch in text)

@@ -11,17 +11,27 @@ from typing import Any
 import gradio as gr
 from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
+from gradio.utils import get_upload_folder
 
-from qa.access import login_checker
+from qa.access import UPLOAD_PATH, Policy, login_checker
 from qa.api import create_api
 from qa.service import Service
-from ui.app import build_chat
+from qa.settings import check_access
+from ui.app import EMBED_EVENTS, PAGE_EVENTS, Uploads, build_chat
+from ui.guard import GradioGuard
 
 STATIC = Path(__file__).parent / "static"
+# Never served or read through Gradio, whatever else allows them.
+BLOCKED = ["/etc", "/proc", "/sys"]
 
 
 def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
-    app = create_api(service, settings)
+    policy = Policy.from_settings(check_access(settings), (UPLOAD_PATH, "/gradio_api/upload"))
+    upload_dir = Path(get_upload_folder())
+    app = create_api(service, settings, policy,
+                     [(GradioGuard, {"policy": policy, "upload_dir": upload_dir,
+                                     "api_names": {"": frozenset(PAGE_EVENTS),
+                                                   "/embed": frozenset(EMBED_EVENTS)}})])
     limit, upload_mb = settings["QA_CONCURRENCY"], settings["QA_MAX_UPLOAD_MB"]
     chat_css = (STATIC / "chat.css").read_text(encoding="utf-8")
     embed_css = chat_css + (STATIC / "embed.css").read_text(encoding="utf-8")
@@ -35,11 +45,19 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"/embed/{query}", status_code=307)
 
-    embed = build_chat(service, embed=True).queue(default_concurrency_limit=limit)
-    chat = build_chat(service).queue(default_concurrency_limit=limit)
-    common = {"max_file_size": f"{upload_mb}mb", "show_error": True, **login(settings)}
-    gr.mount_gradio_app(app, embed, path="/embed", footer_links=[], css=embed_css, **common)
-    gr.mount_gradio_app(app, chat, path="/", footer_links=["api"], css=chat_css, **common)
+    embed = build_chat(service, Uploads(policy, upload_dir), embed=True)
+    chat = build_chat(service, Uploads(policy, upload_dir))
+    common = {"max_file_size": f"{upload_mb}mb", "show_error": True, "allowed_paths": [],
+              "blocked_paths": BLOCKED, "run_history": False, "mcp_server": False,
+              "ssr_mode": False, **login(settings)}
+    for page, path, css in ((embed, "/embed", embed_css), (chat, "/", chat_css)):
+        page.queue(default_concurrency_limit=limit)
+        gr.mount_gradio_app(app, page, path=path, footer_links=[] if page is embed else ["api"],
+                            css=css, **common)
+        # Gradio checks that a file named in a request was uploaded to it only once launched,
+        # and a mounted app is never launched: without this, a forged file path in any input
+        # would copy that server file into Gradio's cache and serve it
+        page.has_launched = True
     return app
 
 

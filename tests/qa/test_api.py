@@ -107,8 +107,10 @@ def test_bad_input_is_a_4xx_with_a_message(client: TestClient, path: str, body: 
 
 
 def test_unknown_routes_and_methods_share_the_error_shape(client: TestClient) -> None:
-    assert_error(client.get("/api/nothing"), 404, "not_found", "Not Found")
-    assert_error(client.get("/api/ask"), 405, "method_not_allowed", "Method Not Allowed")
+    assert_error(client.get("/api/nothing"), 404, "not_found", "No API route /api/nothing")
+    response = client.get("/api/ask")
+    assert_error(response, 405, "method_not_allowed", "GET is not allowed here; use POST")
+    assert response.headers["allow"] == "POST"
 
 
 def read_events(client: TestClient, body: dict[str, Any]) -> list[tuple[str, Any]]:

@@ -48,7 +48,7 @@ def test_login_mode_puts_gradio_login_in_front_of_both_pages(app_service: Servic
             bad = http.post("/login", data={"username": "ana", "password": "wrong one"})
             assert bad.status_code == 400
         chat = Client(url + "/", auth=("ana", "correct horse"), verbose=False)
-        reply = chat.predict("Who was killed at the fake roadblock?", [], [], "", "",
+        reply = chat.predict("Who was killed at the fake roadblock?", [], "", "",
                              api_name="/chat")
         assert "Zapata" in str(reply[0])
         with pytest.raises(Exception, match="(?i)login|auth|401|credentials"):

@@ -14,21 +14,23 @@ from starlette.datastructures import QueryParams
 from qa.retrieve import Filters
 from qa.service import Service
 from tests.conftest import write
-from ui.app import index_files, on_load, stream_answer
+from qa.access import Policy
+from ui.app import Conversation, Uploads, index_files, on_load, stream_answer
 
 KILLED = "Who was killed at the fake roadblock?"
 
 
 def test_the_answer_streams_into_the_chat_then_the_sources_fill_in(
         app_service: Service) -> None:
-    updates = list(stream_answer(app_service, KILLED, [], Filters()))
+    updates = list(stream_answer(app_service, KILLED, Conversation(), Filters()))
     assert len(updates) > 5
     texts = [u[0][-1]["content"] for u in updates]
     assert all(texts[i] and texts[i + 1].startswith(texts[i].rstrip()) for i in range(len(texts) - 2))
-    history, sources, searched, box = updates[-1]
+    history, sources, searched, box, conversation = updates[-1]
     assert history[0] == {"role": "user", "content": KILLED} and "[1]" in history[1]["content"]
     assert "<mark>" in sources and searched == "" and box == ""
-    follow = list(stream_answer(app_service, "and who was wounded?", history, Filters()))[-1]
+    assert conversation.questions == (KILLED,)
+    follow = list(stream_answer(app_service, "and who was wounded?", conversation, Filters()))[-1]
     assert len(follow[0]) == 4 and follow[2].startswith("searched for:")
 
 
@@ -40,7 +42,7 @@ def test_the_answer_streams_into_the_chat_then_the_sources_fill_in(
 def test_bad_input_becomes_a_gr_error(app_service: Service, question: str, filters: Filters,
                                       message: str) -> None:
     with pytest.raises(gr.Error, match=message):
-        next(stream_answer(app_service, question, [], filters))
+        next(stream_answer(app_service, question, Conversation(), filters))
 
 
 class Progress:
@@ -57,15 +59,17 @@ def test_uploads_are_indexed_with_progress_and_answerable_right_after(
                  "seventy-one years, last seen over Lisbon.\n")
     bad = write(tmp_path / "empty.md", "")
     progress = Progress()
-    status, picked, cleared, notice = index_files(app_service, [str(good), str(bad)], progress)
+    status, picked, cleared, notice = index_files(app_service, [good, bad], progress)
     assert "1 new" in status and "empty.md: empty file" in status and cleared is None
     assert [desc for _, desc in progress.calls] == ["Indexing comet.txt", "Indexing empty.md"]
     assert any(label == "Comet Notes" for label, _ in picked["choices"])
     answer = app_service.ask("How often does the comet Vexla return?")
     assert answer.citations[0].source == "upload:comet.txt"
     app_service.remove(answer.citations[0].doc_id)
+    assert not good.exists() and not bad.exists()  # read once, then gone from Gradio's folder
+    uploads = Uploads(Policy(), tmp_path)
     with pytest.raises(gr.Error, match="Choose one or more files"):
-        index_files(app_service, [], progress)
+        uploads.check(None, [])
 
 
 class FakeRequest:
@@ -107,11 +111,12 @@ class StoreDown:
     documents = add_uploads = stream
 
 
-def test_a_store_outage_is_a_message_in_the_chat_not_a_crash() -> None:
+def test_a_store_outage_is_a_message_in_the_chat_not_a_crash(tmp_path: Path) -> None:
     down: Any = StoreDown()
     with pytest.raises(gr.Error, match="Chroma server at http://127.0.0.1:9 is unreachable"):
-        list(stream_answer(down, KILLED, [], Filters()))
+        list(stream_answer(down, KILLED, Conversation(), Filters()))
+    upload = write(tmp_path / "a.txt", "An article.")
     with pytest.raises(gr.Error, match="unreachable.*indexed before it: 0 new"):
-        index_files(down, ["/dev/null"], lambda *a, **k: None)
+        index_files(down, [upload], lambda *a, **k: None)
     request: Any = type("R", (), {"query_params": QueryParams("")})()
     assert "can't be read right now" in on_load(down, request)[2]
