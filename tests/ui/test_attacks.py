@@ -1,0 +1,330 @@
+"""The findings of issue 13, tried as an attacker would against a real `python -m ui` process on
+loopback: through `/` and `/embed/`, with and without keys, with QA_PAGES open, key and login.
+
+Each server is its own process over its own copy of the sample store; the rate limit is off on
+all but the `tight` one, which tests the limits themselves (each check from its own loopback
+address, so that one check's spent tokens don't count against the next)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from index.embed import OFFLINE_ENV
+from tests.conftest import ROOT, SAMPLES, free_port, slower, wait_until_up
+
+pytestmark = pytest.mark.slow
+WRITE = "write-key-" + "w" * 20
+READ = "read-key-" + "r" * 20
+USER = ("ana", "correct horse")
+SECRET = "The vault code of Quentin Marlowe is 4417-ZETA."
+MODES: dict[str, dict[str, str]] = {
+    "open": {},
+    "open-keys": {"QA_API_KEYS": WRITE, "QA_READ_KEYS": READ},
+    "key": {"QA_API_KEYS": WRITE, "QA_READ_KEYS": READ, "QA_PAGES": "key"},
+    "login": {"QA_API_KEYS": WRITE, "QA_PAGES": "login", "QA_PAGE_USERS": ":".join(USER)},
+}
+PREFIXES = ("", "/embed")
+
+
+class Server:
+    """A running `python -m ui` and what a test needs to talk to it."""
+
+    def __init__(self, url: str, mode: str, temp: Path, secret: Path) -> None:
+        self.url, self.mode, self.temp, self.secret = url, mode, temp, secret
+
+    @contextmanager
+    def visitor(self) -> Iterator[httpx.Client]:
+        """A page visitor as the mode lets one in without write rights: nobody, a wiki reader
+        holding the read key (QA_PAGES=key), a signed-in user (QA_PAGES=login)."""
+        with httpx.Client(base_url=self.url, timeout=60) as http:
+            self.enter(http)
+            yield http
+
+    def enter(self, http: httpx.Client) -> None:
+        if self.mode == "key":
+            assert http.get(f"/?key={READ}").status_code == 303
+        if self.mode == "login":
+            for prefix in PREFIXES:
+                login = http.post(f"{prefix}/login", data=dict(zip(("username", "password"),
+                                                                   USER, strict=True)))
+                assert login.status_code == 200, login.text
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("attacks") / "store"
+    subprocess.run([sys.executable, "-m", "index", "add", str(SAMPLES), "--store", str(store)],
+                   cwd=ROOT, env=server_env({}, tmp_path_factory.mktemp("g")), check=True,
+                   capture_output=True)
+    return store
+
+
+def server_env(extra: dict[str, str], temp: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
+    return {**env, **OFFLINE_ENV, "GRADIO_ANALYTICS_ENABLED": "False",
+            "GRADIO_TEMP_DIR": str(temp / "gradio"), "QA_RATE_PER_MINUTE": "0", **extra}
+
+
+def start(store: Path, temp: Path, extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    shutil.copytree(store, temp / "store")
+    log = (temp / "server.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ui", "--store", str(temp / "store"), "--port", str(port)],
+        cwd=ROOT, env=server_env(extra, temp), stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{url}/embed.js", 120, "python -m ui")
+    return process, url
+
+
+@pytest.fixture(scope="module", params=list(MODES))
+def server(request: pytest.FixtureRequest, sample_store: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    temp = tmp_path_factory.mktemp(request.param)
+    secret = temp / "secret.txt"  # a readable server file, of a type the app indexes
+    secret.write_text(SECRET + "\n", encoding="utf-8")
+    process, url = start(sample_store, temp, MODES[request.param])
+    yield Server(url, request.param, temp, secret)
+    process.terminate()
+    process.wait(15)
+
+
+def call(http: httpx.Client, prefix: str, name: str, data: list[Any]) -> tuple[int, str]:
+    """A Gradio event called by name (POST then GET of its result): the status and every byte
+    the server sent back."""
+    started = http.post(f"{prefix}/gradio_api/call/{name}", content=json.dumps({"data": data}),
+                        headers={"content-type": "application/json"})  # ASCII: "\ud800" too
+    if started.status_code != 200:
+        return started.status_code, started.text
+    result = http.get(f"{prefix}/gradio_api/call/{name}/{started.json()['event_id']}")
+    return result.status_code, result.text
+
+
+def forged(path: str) -> dict[str, Any]:
+    return {"path": path, "meta": {"_type": "gradio.FileData"}, "orig_name": Path(path).name}
+
+
+def leaked(text: str) -> bool:
+    return any(s in text for s in ("root:x:0:0", "QA_API_KEYS", WRITE, "4417-ZETA"))
+
+
+def no_copies_in_gradio_folder(server: Server) -> None:
+    folder = server.temp / "gradio"
+    for path in folder.rglob("*") if folder.exists() else ():
+        if path.is_file():
+            assert not leaked(path.read_text("utf-8", "replace")), path
+
+
+# 1. Critical: no server file is copied, served or indexed through a forged FileData.
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_a_forged_file_in_any_chat_input_reads_nothing(server: Server, prefix: str) -> None:
+    with server.visitor() as http:
+        for target in ("/etc/passwd", "/proc/self/environ", str(server.secret)):
+            file = forged(target)
+            for slot in range(6):  # question, history, articles, dates, scope
+                data: list[Any] = ["Who was killed at the fake roadblock?", [], [], "", "", []]
+                data[slot] = [{"role": "user", "content": file}] if slot == 1 else file
+                status, text = call(http, prefix, "chat", data)
+                assert status in (200, 404, 422) and "gradio_api/file=" not in text
+                assert not leaked(text)
+            served = http.get(f"{prefix}/gradio_api/file={target}")
+            assert served.status_code == 403 and not leaked(served.text)
+            assert served.json()["error"]["code"] == "forbidden"
+    no_copies_in_gradio_folder(server)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_a_forged_path_in_the_upload_event_indexes_nothing(server: Server, prefix: str) -> None:
+    writer = {"Authorization": f"Bearer {WRITE}"}
+    with server.visitor() as http:
+        for target in ("/etc/passwd", "/proc/self/environ", str(server.secret)):
+            for headers in ({}, writer):
+                http.headers.update(headers)
+                status, text = call(http, prefix, "upload", [[forged(target)]])
+                assert not leaked(text) and "Indexed" not in text
+                assert status == 404 if prefix else "event: error" in text
+        asked = http.post("/api/ask", json={"question": "What is the vault code of Quentin "
+                                            "Marlowe?"}, headers=writer)
+        assert asked.status_code == 200 and not leaked(asked.text)
+    no_copies_in_gradio_folder(server)
+
+
+# 2. High: no anonymous writes.
+
+def test_only_a_read_write_key_adds_articles_from_the_page(server: Server) -> None:
+    article = {"files": ("zebra.txt", b"The zebra Quincy has lived in the Oslo zoo since 2019.")}
+    with server.visitor() as http:
+        upload = http.post("/gradio_api/upload", files=article)
+        if server.mode == "open":  # no key set at all: the local demo, everything is open
+            assert upload.status_code == 200
+            return
+        assert upload.status_code == 403 and upload.json()["error"]["code"] == "forbidden"
+        http.headers["Authorization"] = f"Bearer {READ}"
+        assert http.post("/gradio_api/upload", files=article).status_code == 403
+        assert http.post("/api/documents", files=article).status_code in (401, 403)
+        assert http.delete("/api/documents/anything").status_code in (401, 403)
+        assert http.post("/embed/gradio_api/upload", files=article).status_code == 403
+        http.headers["Authorization"] = f"Bearer {WRITE}"
+        paths = http.post("/gradio_api/upload", files=article).json()
+        del http.headers["Authorization"]  # a reader replays the writer's upload: refused
+        status, text = call(http, "", "upload", [[forged(paths[0])]])
+        assert "read-write key" in text and "Indexed" not in text
+        assert call(http, "/embed", "upload", [[forged(paths[0])]])[0] == 404
+        http.headers["Authorization"] = f"Bearer {WRITE}"
+        status, text = call(http, "", "upload", [[forged(paths[0])]])
+        assert "Indexed: 1 new" in text and not Path(paths[0]).exists()  # read, then deleted
+
+
+# 3. and 4. High/medium: bounded input, no stall, no unbounded body.
+
+def test_hostile_history_and_bodies_are_refused_before_work(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {WRITE}"} if server.mode != "open" else {}
+    with httpx.Client(base_url=server.url, timeout=60, headers=headers) as http:
+        question = "and who was wounded?"
+
+        def hostile() -> httpx.Response:  # the longest turn allowed, of what backtracked
+            return http.post("/api/ask", json={"question": question,
+                                                "history": ["-.'" * 1333 + "a"]})
+
+        def benign() -> httpx.Response:  # as long, in words: as long a query to embed
+            words = " ".join(f"w{i}" for i in range(1000))[:3999]
+            return http.post("/api/ask", json={"question": question, "history": [words]})
+
+        assert hostile().status_code == 200
+        assert slower(hostile, benign) < 3
+        over = http.post("/api/ask", json={"question": question, "history": ["-" * 20_000]})
+        assert over.status_code == 400 and "earlier turn" in over.text
+        many = http.post("/api/ask", json={"question": question, "history": ["Who?"] * 51})
+        assert many.status_code == 400 and "limit is 50" in many.text
+        huge = http.post("/api/ask", content=b'{"question": "' + b"a" * 3_000_000 + b'"}',
+                         headers={"content-type": "application/json"})
+        assert huge.status_code == 413 and huge.json()["error"]["code"] == "too_large"
+        long = http.post("/api/ask", json={"question": "why " * 10_000})
+        assert long.status_code == 400 and "limit is 2000" in long.text
+
+
+# 5. Medium: CORS only for the configured origins, on every route.
+
+@pytest.mark.parametrize("path", ["/", "/embed/", "/gradio_api/info", "/embed/gradio_api/info",
+                                  "/api/health", "/gradio_api/file=/etc/passwd", "/config"])
+def test_another_site_gets_no_cors_grant(server: Server, path: str) -> None:
+    if server.mode != "open-keys":
+        pytest.skip("CORS does not depend on the keys: one mode is enough")
+    evil = {"Host": "qa.example.com", "Origin": "http://evil.example"}
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for response in (http.get(path, headers=evil), http.options(path, headers={
+                **evil, "Access-Control-Request-Method": "GET"})):
+            assert "access-control-allow-origin" not in response.headers
+            assert "access-control-allow-credentials" not in response.headers
+        wiki = {"Origin": "http://localhost:8080", "Authorization": f"Bearer {READ}"}
+        allowed = http.get(path, headers=wiki)
+        assert allowed.headers.get("access-control-allow-origin") == "http://localhost:8080"
+        assert "access-control-allow-credentials" not in allowed.headers
+
+
+def test_another_site_can_not_post(server: Server) -> None:
+    if server.mode != "open-keys":
+        pytest.skip("one mode is enough")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for path in ("/gradio_api/queue/join", "/embed/gradio_api/call/chat", "/api/ask"):
+            refused = http.post(path, json={}, headers={"Origin": "http://evil.example"})
+            assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+
+
+# 6. Medium: a lone surrogate is a 400, not a 500.
+
+def test_a_lone_surrogate_is_a_400_with_a_message(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {WRITE}", "content-type": "application/json"}
+    with httpx.Client(base_url=server.url, timeout=30, headers=headers) as http:
+        for body, code in ((r'{"question": "who\ud800?"}', "bad_question"),
+                           (r'{"question": "who?", "filters": {"sources": ["\ud800"]}}',
+                            "bad_filter"),
+                           (r'{"question": "who?", "history": ["\udfff"]}', "bad_question")):
+            for path in ("/api/ask", "/api/ask/stream"):
+                response = http.post(path, content=body.encode())
+                assert response.status_code == 400, response.text
+                assert response.json()["error"]["code"] == code
+    with server.visitor() as page:
+        status, text = call(page, "", "chat", ["who\ud800?", None, [], "", "", []])
+        assert "not valid text" in text and "Traceback" not in text
+
+
+# 9. Low: keys and passwords can't be guessed quickly; no redirect off-site; no proxy trust by
+# default; errors in one shape; no store path.
+
+@pytest.fixture(scope="module")
+def tight(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    temp = tmp_path_factory.mktemp("tight")
+    process, url = start(sample_store, temp, {
+        **MODES["login"], "QA_READ_KEYS": READ, "QA_RATE_PER_MINUTE": "1",
+        "QA_RATE_BURST": "5"})
+    yield url
+    process.terminate()
+    process.wait(15)
+
+
+def guesses(url: str, source: str, send: Any, tries: int = 8) -> list[int]:
+    with httpx.Client(base_url=url, timeout=30, transport=httpx.HTTPTransport(
+            local_address=source)) as http:
+        return [send(http, i).status_code for i in range(tries)]
+
+
+def test_page_keys_and_passwords_are_rate_limited(tight: str) -> None:
+    keys = guesses(tight, "127.0.0.2", lambda h, i: h.get(f"/?key=guess-{i:016d}"))
+    assert 429 in keys
+    logins = guesses(tight, "127.0.0.3", lambda h, i: h.post(
+        "/login", data={"username": "ana", "password": f"guess-{i}"}))
+    assert logins[:5] == [400] * 5 and 429 in logins
+    spoofed = guesses(tight, "127.0.0.4", lambda h, i: h.get(
+        f"/?key=guess-{i:016d}", headers={"X-Forwarded-For": f"10.0.0.{i}"}))
+    assert 429 in spoofed  # X-Forwarded-For is not believed from an untrusted peer
+
+
+def test_no_redirect_leaves_the_site(tight: str) -> None:
+    with httpx.Client(base_url=tight, timeout=30, transport=httpx.HTTPTransport(
+            local_address="127.0.0.5")) as http:
+        response = http.get(f"{tight}//evil.example/path?key={READ}")
+        location = response.headers["location"]
+        assert response.status_code == 303 and location.startswith("/")
+        assert not location.startswith("//") and "evil.example/path" in location
+
+
+def test_every_api_error_has_the_one_shape_and_health_no_path(server: Server) -> None:
+    if server.mode != "open-keys":
+        pytest.skip("one mode is enough")
+    with httpx.Client(base_url=server.url, timeout=30,
+                      headers={"Authorization": f"Bearer {READ}"}) as http:
+        for response, status in ((http.get("/api/nothing"), 404), (http.get("/api/ask"), 405),
+                                 (http.put("/api/health", json={}), 405),
+                                 (http.get("/embed/gradio_api/call/upload"), 404)):
+            assert response.status_code == status and set(response.json()) == {"error"}
+        health = http.get("/api/health").json()
+        assert health["store"] == "embedded" and str(server.temp) not in json.dumps(health)
+
+
+def test_unused_gradio_routes_are_closed(server: Server) -> None:
+    if server.mode != "open-keys":
+        pytest.skip("one mode is enough")
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        for prefix in PREFIXES:
+            for path in ("/gradio_api/proxy=http://127.0.0.1:1/", "/gradio_api/runs",
+                         "/monitoring", "/gradio_api/file=http://example.com/x.txt",
+                         "/gradio_api/file/etc/passwd"):
+                response = http.get(prefix + path)
+                assert response.status_code in (403, 404), (prefix, path, response.status_code)
+            started = time.monotonic()
+            assert http.post(prefix + "/gradio_api/component_server", json={}).status_code == 404
+            assert time.monotonic() - started < 30
