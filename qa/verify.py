@@ -27,7 +27,7 @@ from qa.types import Checked, Citation, Passage
 
 SUPPORT_THRESHOLD = 0.65  # chosen by `python -m qa.calibrate`, see docs/verification.md
 LEXICAL_WEIGHT = 0.5
-_MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")
+_MARKER = re.compile(r"(?<!\s)\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # from a space run's start: linear
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 REFUSAL_START = "the articles don't say"
 
