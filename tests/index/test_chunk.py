@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import pytest
 
+from index.chunk import LONG_WORD as LONG_WORD_CHARS
 from index.chunk import MAX_TITLE_TOKENS, chunk_article, content_hash
 from index.clean import clean_text
 from index.embed import MiniLMEmbeddings
@@ -154,3 +155,14 @@ def test_many_pieces_per_character_still_fit_the_window(text: str,
     assert chunks[0].start == 0 and chunks[-1].end == len(text)
     for prev, nxt in zip(chunks, chunks[1:], strict=False):
         assert not text[prev.end : nxt.start].strip()  # only spaces fall between two chunks
+
+
+def test_text_without_spaces_is_cut_into_bounded_chunks(embedder: MiniLMEmbeddings) -> None:
+    """WordPiece reads a run of over 100 characters as one [UNK]: such a run used to count as one
+    token and become one chunk however long (a 19 MB file, one 19 MB chunk)."""
+    text = ("x" * 150_000) + " " + ("Ab1-" * 50_000)
+    chunks = chunk_article(Article("nospace", "", text, "nospace.txt"), embedder.count_tokens)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+    assert max(len(c.text) for c in chunks) <= 2 * LONG_WORD_CHARS + 1  # two parts and a space
+    counts = embedder.count_tokens([c.embed_text for c in chunks])
+    assert max(counts) + 2 <= WINDOW

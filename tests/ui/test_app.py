@@ -3,18 +3,20 @@ and the one app serving the pages, the script and the API together."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import httpx
 import pytest
+from markdown_it import MarkdownIt
 from starlette.datastructures import QueryParams
 
+from qa.access import Policy
 from qa.retrieve import Filters
 from qa.service import Service
 from tests.conftest import write
-from qa.access import Policy
 from ui.app import Conversation, Uploads, index_files, on_load, stream_answer
 
 KILLED = "Who was killed at the fake roadblock?"
@@ -82,6 +84,20 @@ def test_the_source_parameter_scopes_the_page(app_service: Service) -> None:
     scope, _, notice = on_load(app_service, FakeRequest(f"source={wikileaks.doc_id},other"))
     assert scope == (wikileaks.doc_id, "other") and notice == f"Answering from: {wikileaks.title}"
     assert on_load(app_service, FakeRequest(""))[0] == ()
+
+
+def test_titles_in_the_scope_notice_are_text_not_markdown(tmp_path: Path) -> None:
+    """An article title like `![x](https://tracker)` would load an image for every reader of
+    `/embed?source=ID`: it is shown as its characters instead."""
+    from index.store import StoredArticle
+
+    title = "![x](http://tracker.example/p.png) **bold** <b>tag</b>"
+    article = StoredArticle("doc", title, "upload:a.txt", "", "", 1, "")
+    service: Any = type("S", (), {"documents": lambda self: [article]})()
+    notice = on_load(service, FakeRequest("source=doc"))[2]
+    rendered = MarkdownIt().render(notice)
+    assert "<img" not in rendered and "<strong>" not in rendered and "<b>" not in rendered
+    assert "![x](http://tracker.example/p.png) **bold**" in html.unescape(rendered)
 
 
 def test_one_app_serves_the_pages_the_script_and_the_api(app_url: str) -> None:
