@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from index.settings import read_settings
@@ -175,3 +176,48 @@ def test_a_keyed_chat_opens_with_its_key_and_frames_into_the_wiki(
         chat_frame = next(f for f in page.frames if "/embed" in f.url)
         assert "key=" not in chat_frame.url  # redirected away: the key stays out of history
         page.close()
+
+
+READ_PROBES = ["/api/health", "/api/documents", "/gradio_api/info", "/config", "/", "/embed/",
+               "/embed/config", "/gradio_api/file=/etc/passwd", "/embed/gradio_api/info"]
+
+
+def test_a_page_on_another_origin_reads_nothing_from_the_app(
+        browser: Any, app_service: Service, wiki_url: str) -> None:
+    """Another site's script, in a browser that holds the app's page cookie, can neither read a
+    response (no CORS grant, on Gradio's routes too) nor make a change (cross-site POSTs are
+    refused before any work)."""
+    key = "reader-" + "r" * 24
+    settings = read_settings(ALL_SETTINGS, {"QA_READ_KEYS": key, "QA_PAGES": "key",
+                                            "QA_FRAME_ANCESTORS": "'self'"})
+    with serve(create_app(app_service, settings)) as url:
+        page = browser.new_page()
+        page.goto(f"{url}/?key={key}")  # the browser now holds the page cookie
+        page.goto(f"{wiki_url}/wiki?app={url}")
+        outcomes = page.evaluate("""async ([app, paths]) => {
+            const out = {};
+            for (const p of paths) {
+                try {
+                    const r = await fetch(app + p, {credentials: "include"});
+                    out[p] = "read " + r.status + " " + (await r.text()).slice(0, 40);
+                } catch (e) { out[p] = "blocked"; }
+            }
+            for (const p of ["/gradio_api/call/chat", "/gradio_api/upload", "/api/ask"]) {
+                try {
+                    const r = await fetch(app + p, {method: "POST", credentials: "include",
+                        headers: {"content-type": "text/plain"}, body: '{"data": ["x"]}'});
+                    out["POST " + p] = "read " + r.status;
+                } catch (e) { out["POST " + p] = "sent, unreadable"; }
+            }
+            return out;
+        }""", [url, READ_PROBES])
+        assert all(v == "blocked" for k, v in outcomes.items() if not k.startswith("POST")), \
+            outcomes
+        assert all(v == "sent, unreadable" for k, v in outcomes.items() if k.startswith("POST"))
+        page.close()
+    # the simple POSTs reached the server: each was refused there as cross-site (403)
+    with serve(create_app(app_service, settings)) as url, httpx.Client(base_url=url) as http:
+        for path in ("/gradio_api/call/chat", "/gradio_api/upload", "/api/ask"):
+            refused = http.post(path, content=b'{"data": ["x"]}',
+                                headers={"Origin": wiki_url, "content-type": "text/plain"})
+            assert refused.status_code == 403, (path, refused.status_code)
