@@ -167,7 +167,7 @@ def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
     from qa.api import create_api
     from qa.retrieve import Filters
     from qa.settings import ALL_SETTINGS
-    from ui.app import stream_answer
+    from ui.app import Conversation, stream_answer
     from ui.render import chat_text
 
     service = llm_service(sample_service, smollm2, llamacpp())
@@ -178,7 +178,7 @@ def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
     assert kinds.count("token") > 3 and kinds[-1] == "done"
     done = json.loads(blocks[-1].split("\n", 1)[1].removeprefix("data: "))
     assert done["generator"]["backend"] == "llamacpp" and done["sentences"]
-    updates = list(stream_answer(service, QUESTION, [], Filters()))
+    updates = list(stream_answer(service, QUESTION, Conversation(), Filters()))
     assert len(updates) > 3
     assert updates[-1][0][-1]["content"] == chat_text(service.ask(QUESTION))
 
@@ -238,3 +238,56 @@ def test_an_empty_generation_becomes_a_refusal(sample_service: Service) -> None:
     result = llm_service(sample_service, Silent(), llamacpp()).ask(QUESTION)
     assert not result.answerable and result.answer.startswith("The articles don't say")
     assert result.generator.template == "refusal"
+
+
+class Paced(BaseChatModel):
+    """Streams a fixed reply word by word with a pause before each, noting when each was made."""
+
+    reply: str
+    pause: float = 0.15
+    made: list[float] = []
+
+    @property
+    def _llm_type(self) -> str:
+        return "paced"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise AssertionError("answers are streamed")
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        import time
+
+        for word in self.reply.split(" "):
+            time.sleep(self.pause)
+            self.made.append(time.monotonic())
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def test_the_chat_and_the_api_show_tokens_while_the_model_writes(sample_service: Service) -> None:
+    """By order in time, not by counting: the first update reaches the chat (and the first SSE
+    token the client) before the model has written its last token."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from index.settings import read_settings
+    from qa.api import create_api
+    from qa.retrieve import Filters
+    from qa.settings import ALL_SETTINGS
+    from ui.app import Conversation, stream_answer
+
+    reply = "U.S. officials were frustrated with the risk averse Mexican military [1] ."
+    model = Paced(reply=reply)
+    service = llm_service(sample_service, model, Backend("openai", "paced"))
+    first = None
+    for _ in stream_answer(service, QUESTION, Conversation(), Filters()):
+        first = first or time.monotonic()
+    assert first is not None and first < model.made[-1] - 0.5, (first, model.made)
+    model.made.clear()
+    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {}))) as client, \
+            client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as response:
+        lines = response.iter_lines()
+        assert any(line == "event: token" for line in lines)
+        token_seen = time.monotonic()
+        rest = [line for line in lines if line]
+    assert rest[-1].startswith("data: ") and token_seen < model.made[-1] - 0.5
