@@ -27,7 +27,15 @@ $(ONNX_EXPORT): $(VENV)/.installed index/onnx_model.py
 	$(PY) -m index.onnx_model export
 	touch $@
 
-setup: $(VENV)/.installed $(ONNX_EXPORT)
+# The project itself, installed editable into the venv (no network, no dependencies: they are
+# pinned above), so that `python -m index|qa|ui` and `from qa.client import Client` work from any
+# folder. Redone when pyproject.toml changes.
+EDITABLE := $(VENV)/.editable
+$(EDITABLE): $(VENV)/.installed pyproject.toml
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+setup: $(VENV)/.installed $(ONNX_EXPORT) $(EDITABLE)
 
 run: setup
 	$(PY) -m index add data/samples --store $(STORE)

@@ -4,9 +4,11 @@
     -> "who was wounded? (killed fake roadblock)"
 
 Without an LLM this is a rule: a question that leans on the conversation (opens with "and",
-"what about", ..., uses a pronoun, or has at most two content words of its own) borrows the content
-words of the previous standalone question that it doesn't already have. Any other question stands
-alone. The query is shown to the asker ("searched for: ...").
+"what about", ...; refers back with a pronoun such as "he", "it", "their", "these"; or is
+elliptical: at most two content words of its own, none of them a name or a number, in five words
+or fewer) borrows the content words of the previous standalone question that it doesn't already
+have. Any other question stands alone, as typed: "What is the capital of France?" after a question
+about Mexico is searched as it is. The query is shown to the asker ("searched for: ...").
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from typing import Any
 OPENERS = ("and", "but", "also", "so", "then", "what about", "how about", "and what about")
 PRONOUNS = frozenset("he she they it him her them his hers their theirs its this that these those "
                      "there then one ones".split())
+# Words that refer back to the conversation ("there", "then", "one" and "that" are left out: "Is
+# there a cure?", "the man that shot him" stand alone).
+REFERRING = frozenset("he she they it him her them his hers their theirs its this these those "
+                      "himself herself itself themselves".split())
+ELLIPSIS_WORDS = 5
 STOPWORDS = frozenset(
     "a an the of in on at to for from by with about into over after before and or but so then "
     "also is are was were be been being do does did has have had will would can could should may "
@@ -77,7 +84,14 @@ def is_follow_up(question: str) -> bool:
     if any(re.match(rf"{re.escape(o)}\b", lowered) for o in OPENERS):
         return True
     words = [w.lower() for w in _WORD.findall(question)]
-    return any(w in PRONOUNS for w in words) or len(content_words(question)) <= 2
+    return any(w in REFERRING for w in words) or _elliptical(question, words)
+
+
+def _elliptical(question: str, words: list[str]) -> bool:
+    """Short and without a subject of its own: "why?", "when did it start", "how many died?"."""
+    own = content_words(question)
+    named = any(w[:1].isupper() or any(ch.isdigit() for ch in w) for w in own)
+    return len(own) <= 2 and not named and len(words) <= ELLIPSIS_WORDS
 
 
 def content_words(text: str) -> list[str]:

@@ -39,3 +39,31 @@ def test_history_in_every_shape_the_surfaces_send() -> None:
                {"role": "user", "content": [{"type": "text", "text": "and who was wounded?"}]},
                ["a pair's question", "its answer"], {"role": "user", "content": None}, 42]
     assert user_turns(history) == [FIRST, "and who was wounded?", "a pair's question"]
+
+
+MEXICO = ["Who was killed at the fake roadblock in Mexico?"]
+
+
+@pytest.mark.parametrize(("history", "question", "expected"), [
+    # real follow-ups: an opener, a pronoun, an ellipsis
+    (MEXICO, "and who was wounded?", "who was wounded? (killed fake roadblock Mexico)"),
+    (MEXICO, "Where did he work?", "Where did he work? (killed fake roadblock Mexico)"),
+    (MEXICO, "why?", "why? (killed fake roadblock Mexico)"),
+    (MEXICO, "What about the cartels?", "the cartels? (killed fake roadblock Mexico)"),
+    (MEXICO, "How many died?", "How many died? (killed fake roadblock Mexico)"),
+    (MEXICO, "Who ordered their deaths?", "Who ordered their deaths? (killed fake roadblock "
+                                          "Mexico)"),
+    # standalone questions stay as typed
+    (MEXICO, "What is the capital of France?", "What is the capital of France?"),
+    (MEXICO, "Who is Barack Obama?", "Who is Barack Obama?"),
+    (MEXICO, "Is there a vaccine for measles?", "Is there a vaccine for measles?"),
+    (MEXICO, "What happened in 2011?", "What happened in 2011?"),
+    (MEXICO, "Who was the man that shot the agent in Texas?",
+     "Who was the man that shot the agent in Texas?"),
+    (MEXICO, "How does photosynthesis work in desert plants?",
+     "How does photosynthesis work in desert plants?"),
+    ([], "and who was wounded?", "and who was wounded?"),
+])
+def test_only_real_follow_ups_are_condensed(history: list[str], question: str,
+                                            expected: str) -> None:
+    assert standalone(question, history) == expected
