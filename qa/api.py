@@ -8,11 +8,13 @@ status; bad input is a 4xx with a message for a human, never a 500 or a stack tr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
@@ -27,15 +29,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.store import StoreError
 from qa.access import AccessControl, Origins, Policy, json_error
-from qa.errors import BadQuestion, EmptyStore, NotFound, QAError
+from qa.errors import BadQuestion, Cancelled, EmptyStore, NotFound, QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
 from qa.settings import check_access
 from qa.types import Event
 
 log = logging.getLogger("qa.api")
+T = TypeVar("T")
 STATUS = {BadQuestion: (400, "bad_question"), FilterError: (400, "bad_filter"),
           EmptyStore: (409, "empty_store"), NotFound: (404, "not_found"),
+          Cancelled: (499, "cancelled"),
           StoreError: (503, "store_unavailable")}
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -128,12 +132,13 @@ def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
         return {"documents": [asdict(a) for a in service.documents()]}
 
     @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)")
-    async def upload(files: list[UploadFile] = File(...)) -> dict[str, Any]:
+    async def upload(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
         # the body's size was checked before parsing (qa.access.BodyLimit)
         if len(files) > max_files:
             raise HTTPException(413, f"{len(files)} files in one upload; the limit is {max_files}")
         named = [(f.filename or "upload", await f.read()) for f in files]
-        report = await run_in_threadpool(service.add_uploads, named)
+        report = await until_disconnected(request, lambda stopped: service.add_uploads(
+            named, stopped=stopped))
         return {"new": report.new, "updated": report.updated, "unchanged": report.unchanged,
                 "chunks": report.chunks, "summary": report.summary(),
                 "errors": [{"file": e.path.removeprefix("upload:"), "reason": e.reason}
@@ -147,6 +152,18 @@ def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
     @app.get("/api/health", summary="Store and model status")
     def health() -> dict[str, Any]:
         return service.health()
+
+
+async def until_disconnected(request: Request, work: Callable[[Callable[[], bool]], T]) -> T:
+    """Run `work(stopped)` in a worker thread; `stopped()` turns true once the client has gone,
+    so that no CPU is spent on an answer nobody will read."""
+    gone = threading.Event()
+    task = asyncio.ensure_future(run_in_threadpool(work, gone.is_set))
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.5)
+        if not task.done() and await request.is_disconnected():
+            gone.set()
+    return task.result()
 
 
 def sse(first: Event, rest: Iterator[Event]) -> Iterator[str]:

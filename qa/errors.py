@@ -3,7 +3,8 @@
     QAError           anything the asker can fix
     ├── BadQuestion   empty or too long
     ├── EmptyStore    nothing indexed yet
-    └── NotFound      no such article
+    ├── NotFound      no such article
+    └── Cancelled     the client went away; the work stopped
 """
 
 
@@ -21,3 +22,7 @@ class EmptyStore(QAError):
 
 class NotFound(QAError):
     """No stored article has that id."""
+
+
+class Cancelled(QAError):
+    """The client went away, so the work it asked for was stopped."""

@@ -21,7 +21,7 @@ from index.store import Store, StoredArticle, open_store
 from qa.answer import answer
 from qa.condense import standalone, user_turns
 from qa.embed_cache import CachedEmbeddings
-from qa.errors import BadQuestion, EmptyStore, NotFound
+from qa.errors import BadQuestion, Cancelled, EmptyStore, NotFound
 from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
 from qa.retrieve import (
@@ -151,10 +151,14 @@ class Service:
         return self.store.list_articles()
 
     def add_uploads(self, files: Sequence[tuple[str, bytes]],
-                    on_chunks: Callable[[int], None] = lambda n: None) -> AddReport:
-        """Index uploaded files (name, bytes); names only label the articles, never paths."""
+                    on_chunks: Callable[[int], None] = lambda n: None,
+                    stopped: Callable[[], bool] = lambda: False) -> AddReport:
+        """Index uploaded files (name, bytes); names only label the articles, never paths.
+        Once `stopped()` is true the work ends between batches with `Cancelled` (articles are
+        marked stored only once complete, so the store stays consistent)."""
         loaded = (load_upload(name, raw) for name, raw in files)
-        return add_loaded(loaded, self.store, self.embedder, on_chunks=on_chunks)
+        return add_loaded(loaded, self.store, Stoppable(self.embedder, stopped),
+                          on_chunks=on_chunks)
 
     def remove(self, doc_id: str) -> None:
         if not self.store.remove(doc_id):
@@ -164,6 +168,24 @@ class Service:
         articles, chunks = self.store.count()
         return {"status": "ok", "articles": articles, "chunks": chunks, "model": MODEL_NAME,
                 "store": "chroma server" if "://" in self.store.location else "embedded"}
+
+
+class Stoppable:
+    """An embedder that gives up between batches of texts once `stopped()` is true."""
+
+    def __init__(self, embedder: Embedder, stopped: Callable[[], bool], batch: int = 256) -> None:
+        self.embedder, self.stopped, self.batch = embedder, stopped, batch
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), self.batch):
+            if self.stopped():
+                raise Cancelled("The upload was cancelled: its client went away")
+            vectors += self.embedder.embed_documents(texts[start:start + self.batch])
+        return vectors
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.embedder, name)
 
 
 def replay(result: Answer) -> Iterator[Event]:

@@ -89,6 +89,15 @@ def start(store: Path, temp: Path, extra: dict[str, str]) -> tuple[subprocess.Po
     return process, url
 
 
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(15)
+
+
 @pytest.fixture(scope="module", params=list(MODES))
 def server(request: pytest.FixtureRequest, sample_store: Path,
            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
@@ -97,8 +106,7 @@ def server(request: pytest.FixtureRequest, sample_store: Path,
     secret.write_text(SECRET + "\n", encoding="utf-8")
     process, url = start(sample_store, temp, MODES[request.param])
     yield Server(url, request.param, temp, secret)
-    process.terminate()
-    process.wait(15)
+    stop(process)
 
 
 def call(http: httpx.Client, prefix: str, name: str, data: list[Any]) -> tuple[int, str]:
@@ -266,14 +274,19 @@ def test_a_lone_surrogate_is_a_400_with_a_message(server: Server) -> None:
 # default; errors in one shape; no store path.
 
 @pytest.fixture(scope="module")
-def tight(sample_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def tight_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory
+                 ) -> Iterator[tuple[str, int]]:
     temp = tmp_path_factory.mktemp("tight")
     process, url = start(sample_store, temp, {
         **MODES["login"], "QA_READ_KEYS": READ, "QA_RATE_PER_MINUTE": "1",
         "QA_RATE_BURST": "5"})
-    yield url
-    process.terminate()
-    process.wait(15)
+    yield url, process.pid
+    stop(process)
+
+
+@pytest.fixture
+def tight(tight_server: tuple[str, int]) -> str:
+    return tight_server[0]
 
 
 def guesses(url: str, source: str, send: Any, tries: int = 8) -> list[int]:
@@ -328,3 +341,27 @@ def test_unused_gradio_routes_are_closed(server: Server) -> None:
             started = time.monotonic()
             assert http.post(prefix + "/gradio_api/component_server", json={}).status_code == 404
             assert time.monotonic() - started < 30
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_an_upload_stops_when_its_client_gives_up(tight_server: tuple[str, int]) -> None:
+    """A large upload whose client hung up used to keep the CPU busy for minutes."""
+    url, pid = tight_server
+    text = " ".join(f"Line {i} says the otter number {i % 997} swam {i % 13} miles east."
+                    for i in range(40_000))  # about 2.5 MB: minutes of embedding here
+    with httpx.Client(base_url=url, timeout=3, transport=httpx.HTTPTransport(
+            local_address="127.0.0.6")) as http, pytest.raises(httpx.ReadTimeout):
+        http.post("/api/documents", files={"files": ("otters.txt", text.encode())},
+                  headers={"Authorization": f"Bearer {WRITE}"})
+    time.sleep(6)  # the batch being embedded when the client left may finish
+    before = cpu_seconds(pid)
+    time.sleep(4)
+    assert cpu_seconds(pid) - before < 1.0  # idle: the work was stopped
+    with httpx.Client(base_url=url, timeout=30, headers={"Authorization": f"Bearer {READ}"},
+                      transport=httpx.HTTPTransport(local_address="127.0.0.7")) as http:
+        titles = [d["title"] for d in http.get("/api/documents").json()["documents"]]
+        assert not any("otter" in t.lower() for t in titles)  # never half-stored
