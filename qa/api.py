@@ -14,13 +14,16 @@ import logging
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -41,6 +44,7 @@ STATUS = {BadQuestion: (400, "bad_question"), FilterError: (400, "bad_filter"),
           EmptyStore: (409, "empty_store"), NotFound: (404, "not_found"),
           Cancelled: (499, "cancelled"),
           StoreError: (503, "store_unavailable")}
+DOCS_ASSETS = "/docs-assets"
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
@@ -77,9 +81,10 @@ def create_api(service: Service, settings: dict[str, Any], policy: Policy | None
     rights, rate limits, body sizes, cross-site requests), CORS and the framing policy. `inner`
     middleware (class, options) runs after access control, in the order given."""
     policy = policy or Policy.from_settings(check_access(settings))
-    app = FastAPI(title="Ask the articles", version="0.5.0",
+    app = FastAPI(title="Ask the articles", version="0.5.0", docs_url=None, redoc_url=None,
                   description="Answers with cited passages from the indexed articles. With API "
                   "keys set, send `Authorization: Bearer KEY`.")
+    add_docs(app)
     add_error_handlers(app)
     for middleware, options in reversed(inner):
         app.add_middleware(middleware, **options)
@@ -89,6 +94,22 @@ def create_api(service: Service, settings: dict[str, Any], policy: Policy | None
     add_routes(app, service, settings["QA_MAX_UPLOAD_FILES"])
     add_fallback(app)
     return app
+
+
+def add_docs(app: FastAPI) -> None:
+    """`/docs` (Swagger UI) from assets served here (the fastapi-offline package), not from a
+    CDN: the API docs work with no network."""
+    import fastapi_offline
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{app.title}: API",
+                                   swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+                                   swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png")
 
 
 def add_cors(app: FastAPI, origins: Origins) -> None:

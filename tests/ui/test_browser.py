@@ -221,3 +221,16 @@ def test_a_page_on_another_origin_reads_nothing_from_the_app(
             refused = http.post(path, content=b'{"data": ["x"]}',
                                 headers={"Origin": wiki_url, "content-type": "text/plain"})
             assert refused.status_code == 403, (path, refused.status_code)
+
+
+def test_the_api_docs_render_with_no_network(browser: Any, app_url: str) -> None:
+    """Swagger UI comes from this server (no CDN): the browser has no network here."""
+    requested: list[str] = []
+    page = browser.new_page()
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(app_url + "/docs")
+    page.get_by_text("/api/ask/stream").first.wait_for(timeout=WAIT)
+    assert "Answer a question with cited passages" in page.inner_text("body")
+    assert all(u.startswith(app_url) for u in requested), [u for u in requested
+                                                           if not u.startswith(app_url)]
+    page.close()
