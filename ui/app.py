@@ -23,7 +23,15 @@ from qa.errors import QAError
 from qa.retrieve import FilterError, Filters
 from qa.service import Service
 from qa.types import Answer, Event
-from ui.render import EMPTY, chat_text, md_safe, md_text, searched_for, sources_html
+from ui.render import (
+    EMPTY,
+    chat_text,
+    inline_citations,
+    md_safe,
+    md_text,
+    searched_for,
+    sources_html,
+)
 
 TITLE = "Ask the articles"
 DESCRIPTION = ("Answers are made of sentences from the indexed articles; every one is cited, and "
@@ -107,7 +115,7 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
                     low: str | None, high: str | None,
                     scoped: tuple[str, ...]) -> Iterator[Outputs]:
             filters = Filters(tuple(chosen or scoped), (low or "").strip(), (high or "").strip())
-            yield from stream_answer(service, text, conversation, filters)
+            yield from stream_answer(service, text, conversation, filters, inline=embed)
 
         ask_inputs = [question, talk, picked, date_from, date_to, scope]
         ask_outputs = [chat, sources, searched, question, talk]
@@ -137,20 +145,22 @@ def add_upload_panel(page: gr.Blocks, service: Service, uploads: Uploads, picked
 
 
 def stream_answer(service: Service, text: str, conversation: Conversation,
-                  filters: Filters) -> Iterator[Outputs]:
-    """Chat updates as the answer streams in; bad input becomes a gr.Error before any update."""
+                  filters: Filters, inline: bool = False) -> Iterator[Outputs]:
+    """Chat updates as the answer streams in; bad input becomes a gr.Error before any update.
+    `inline` puts the citations under the answer too (the embed)."""
     try:
         events = service.stream(text, filters=filters, history=list(conversation.questions))
         first = next(events)
     except HUMAN_ERRORS as exc:
         raise gr.Error(str(exc)) from None
     try:
-        yield from _updates(conversation, text, chain([first], events))
+        yield from _updates(conversation, text, chain([first], events), inline)
     except HUMAN_ERRORS as exc:  # the store or the LLM went away mid-answer: say so, keep the chat
         raise gr.Error(str(exc)) from None
 
 
-def _updates(conversation: Conversation, text: str, events: Iterator[Event]) -> Iterator[Outputs]:
+def _updates(conversation: Conversation, text: str, events: Iterator[Event],
+             inline: bool) -> Iterator[Outputs]:
     """One chat update per event, as each arrives (never after draining the stream)."""
     streamed = ""
     for event in events:
@@ -161,7 +171,8 @@ def _updates(conversation: Conversation, text: str, events: Iterator[Event]) -> 
             yield list(shown.messages), gr.skip(), gr.skip(), "", gr.skip()
         elif event.kind == "done":
             result: Answer = event.data
-            done = conversation.asked(text, chat_text(result))
+            reply = chat_text(result) + ("\n\n" + inline_citations(result) if inline else "")
+            done = conversation.asked(text, reply.rstrip())
             yield list(done.messages), sources_html(result), searched_for(result), "", done
 
 

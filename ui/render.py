@@ -16,8 +16,12 @@ EMPTY = '<p class="qa-empty">Sources of the answer appear here.</p>'
 
 def sources_html(answer: Answer) -> str:
     """Cited passages first, each cited sentence highlighted; the rest collapsed below."""
-    cited_ids = {c.chunk_id for c in answer.citations}
-    cited = [p for p in answer.passages if p.chunk_id in cited_ids]
+    first_marker: dict[str, int] = {}
+    for c in sorted(answer.citations, key=lambda c: c.n):
+        first_marker.setdefault(c.chunk_id, c.n)
+    cited = sorted((p for p in answer.passages if p.chunk_id in first_marker),
+                   key=lambda p: first_marker[p.chunk_id])  # [1] first, then [2], ...
+    cited_ids = set(first_marker)
     rest = [p for p in answer.passages if p.chunk_id not in cited_ids]
     parts = ['<div class="qa-sources">']
     if cited:
@@ -76,6 +80,19 @@ def chat_text(answer: Answer) -> str:
         return md_safe(answer.answer)
     return " ".join(md_safe(s.text) + "".join(f" [{n}]" for n in s.citations) +
                     ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)
+
+
+def inline_citations(answer: Answer) -> str:
+    """The citations as expandable lines for under the answer (the embed's narrow frame has no
+    room for a sources panel beside it): one HTML block, every piece of article text escaped."""
+    if not answer.citations:
+        return ""
+    items = "".join(
+        f'<details class="qa-cite"><summary>[{c.n}] {html.escape(c.title or c.doc_id)}'
+        f'</summary><q>{html.escape(c.quote)}</q> <span class="qa-source">'
+        f"{source_link(c.source)}</span></details>" for c in sorted(answer.citations,
+                                                                     key=lambda c: c.n))
+    return f'<div class="qa-cites">{items}</div>'
 
 
 def md_safe(text: str) -> str:

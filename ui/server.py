@@ -21,6 +21,12 @@ from ui.app import EMBED_EVENTS, PAGE_EVENTS, Uploads, build_chat
 from ui.guard import GradioGuard
 
 STATIC = Path(__file__).parent / "static"
+# The embed tells the page that frames it that it loaded (embed.js shows a message otherwise).
+# Gradio may add this to the page after its load event: say it at once if so.
+READY = ("<script>(function () { if (window.parent === window) return; function ready() {"
+         "window.parent.postMessage({qaChat: 'ready'}, '*'); }"
+         "if (document.readyState === 'complete') ready(); "
+         "else window.addEventListener('load', ready); })();</script>")
 # Never served or read through Gradio, whatever else allows them.
 BLOCKED = ["/etc", "/proc", "/sys"]
 
@@ -53,7 +59,7 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
     for page, path, css in ((embed, "/embed", embed_css), (chat, "/", chat_css)):
         page.queue(default_concurrency_limit=limit)
         gr.mount_gradio_app(app, page, path=path, footer_links=[] if page is embed else ["api"],
-                            css=css, **common)
+                            css=css, head=READY if page is embed else "", **common)
         # Gradio checks that a file named in a request was uploaded to it only once launched,
         # and a mounted app is never launched: without this, a forged file path in any input
         # would copy that server file into Gradio's cache and serve it

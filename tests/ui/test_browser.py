@@ -115,14 +115,26 @@ def test_the_web_component_frames_the_chat_where_allowed(
         browser: Any, app_url: str, app_service: Service, wiki_url: str) -> None:
     page = browser.new_page()
     page.goto(f"{wiki_url}/wiki?app={app_url}")
-    page.frame_locator("qa-chat iframe").locator("#question textarea").wait_for(timeout=WAIT)
+    frame = page.frame_locator("qa-chat iframe")
+    frame.locator("#question textarea").wait_for(timeout=WAIT)
+    frame.locator("#question textarea").fill("Who was killed at the fake roadblock?")
+    frame.locator("#ask").click()
+    cite = frame.locator("#chat .qa-cite summary").first  # under the answer, in the 500 px frame
+    cite.wait_for(timeout=WAIT)
+    box, frame_box = cite.bounding_box(), page.locator("qa-chat iframe").bounding_box()
+    assert box and frame_box and box["y"] + box["height"] <= frame_box["y"] + frame_box["height"]
+    cite.click()
+    assert "Zapata" in frame.locator("#chat .qa-cite q").first.inner_text()
+    page.wait_for_timeout(5000)
+    assert page.locator(".qa-chat-blocked").count() == 0
     page.close()
     settings = read_settings(ALL_SETTINGS, {"QA_FRAME_ANCESTORS": "https://wiki.example.com"})
     with serve(create_app(app_service, settings)) as strict_url:
         page = browser.new_page()
         page.goto(f"{wiki_url}/wiki?app={strict_url}")
-        page.locator("qa-chat iframe").wait_for(state="attached", timeout=WAIT)
-        page.wait_for_timeout(3000)
+        note = page.locator(".qa-chat-blocked")
+        note.wait_for(timeout=WAIT)  # words, not the browser's grey "refused to connect"
+        assert "QA_FRAME_ANCESTORS" in note.inner_text() and wiki_url in note.inner_text()
         assert page.frame_locator("qa-chat iframe").locator("#question").count() == 0
         page.close()
 
