@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qa.types import Answer, Citation, Passage
-from ui.render import chat_text, searched_for, source_link, sources_html
+from ui.render import chat_text, inline_citations, searched_for, source_link, sources_html
 
 TEXT = "First sentence here. The cited <b>sentence</b> & more. Last one."
 
@@ -74,3 +74,17 @@ def test_an_answer_with_nothing_supported_is_still_marked() -> None:
     refusal = Answer("q", "The articles don't say.", False, (), (), "q",
                      (Checked("The articles don't say.", (), False, 0.0),))
     assert chat_text(refusal) == "The articles don't say."
+
+
+def test_cited_cards_follow_the_markers_and_citations_list_under_the_answer() -> None:
+    first, second = passage("c1"), passage("c2", "Other <i>text</i> cited here.")
+    cites = (citation(second, "Other <i>text</i> cited here.", 1),
+             citation(first, "The cited <b>sentence</b> & more.", 2))
+    answer = Answer("q", "x [1] y [2]", True, cites, (first, second))  # retrieval order: c1, c2
+    html = sources_html(answer)
+    assert html.index('data-chunk="c2"') < html.index('data-chunk="c1"')  # [1] above [2]
+    inline = inline_citations(answer)
+    assert inline.index("[1] A &lt;script&gt;") < inline.index("[2]")
+    assert "<q>Other &lt;i&gt;text&lt;/i&gt; cited here.</q>" in inline
+    assert "<script>" not in inline and "<i>" not in inline and "\n" not in inline
+    assert inline_citations(Answer("q", "The articles don't say.", False, (), (first,))) == ""
