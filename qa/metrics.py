@@ -40,6 +40,23 @@ def best_f1_em(prediction: str, golds: Sequence[str]) -> tuple[float, float]:
             max((float(normalize(prediction) == normalize(g)) for g in golds), default=0.0))
 
 
+def answer_recall(prediction: str, golds: Sequence[str]) -> float:
+    """The largest share of a gold answer's tokens (SQuAD-normalised) found in the prediction."""
+    pred = Counter(normalize(_MARKER.sub("", prediction)).split())
+    best = 0.0
+    for gold in golds:
+        true = Counter(normalize(gold).split())
+        if true:
+            best = max(best, sum((pred & true).values()) / sum(true.values()))
+    return best
+
+
+def has_gold(prediction: str, golds: Sequence[str]) -> float:
+    """1.0 when the prediction holds a whole gold answer (SQuAD-normalised, word-aligned)."""
+    text = f" {normalize(_MARKER.sub('', prediction))} "
+    return float(any(g and f" {g} " in text for g in (normalize(x) for x in golds)))
+
+
 def ranking(doc_ids: Sequence[str], gold: set[str], depth: int = 10) -> dict[str, float]:
     """recall@1/5/10 over the ranked chunks' documents (a hit: a chunk of a gold document), MRR@10
     and nDCG@10 with each gold document counted once, at its first chunk."""
@@ -69,6 +86,9 @@ class Outcome:
     citations: int
     citations_with_answer: int
     seconds: float
+    recall: float = 0.0  # answer_recall of the answer text
+    contains: float = 0.0  # has_gold of the answer text
+    gold_retrieved: bool = False  # a passage of a gold article was retrieved
 
 
 def summarize(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
@@ -88,6 +108,10 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
     out |= {
         "answer_f1": _mean([o.f1 for o in answerable]),
         "exact_match": _mean([o.em for o in answerable]),
+        "answer_recall": _mean([o.recall for o in answerable]),
+        "answer_has_gold": _mean([o.contains for o in answerable]),
+        "answer_recall_retrieved": _mean([o.recall for o in answerable if o.gold_retrieved]),
+        "answer_has_gold_retrieved": _mean([o.contains for o in answerable if o.gold_retrieved]),
         "answered": _mean([float(not o.refused) for o in answerable]),
         "refusal_precision": precision, "refusal_recall": recall, "refusal_f1": f1,
         "citation_support": (sum(o.citations_with_answer for o in answerable) / cited
