@@ -7,6 +7,7 @@ It does not index; `index.add` reports `Progress` to it.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -54,52 +55,98 @@ def progress_line(done: Progress, total: int, elapsed: float) -> str:
 
 
 @dataclass
+class Heartbeat:
+    """Calls `beat` every `every` seconds from a daemon thread until stopped: one embedding call
+    can take many seconds and reports nothing, and the line (or the bar's clock) should still
+    move."""
+
+    beat: Callable[[], None]
+    every: float = 1.0
+    stopped: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> Heartbeat:
+        threading.Thread(target=self._run, daemon=True, name="index-progress").start()
+        return self
+
+    def _run(self) -> None:
+        while not self.stopped.wait(self.every):
+            self.beat()
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+@dataclass
 class LogReporter:
-    """One `progress_line` every `every` seconds (and none for an add quicker than that)."""
+    """One `progress_line` every `every` seconds (and none for an add quicker than that), from
+    the latest progress heard: `tick` is called on each report and, once `start`ed, every second."""
 
     total: int
     stream: TextIO
     every: float = LOG_EVERY
     clock: Callable[[], float] = time.monotonic
+    latest: Progress = Progress(0, 0)
     started: float = field(init=False)
     last: float = field(init=False)
+    heartbeat: Heartbeat | None = field(default=None, init=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    closed: bool = field(default=False, init=False)
 
     def __post_init__(self) -> None:
         self.started = self.last = self.clock()
 
+    def start(self) -> LogReporter:
+        self.heartbeat = Heartbeat(self.tick, min(1.0, max(self.every, 0.01))).start()
+        return self
+
     def __call__(self, done: Progress) -> None:
-        now = self.clock()
-        if now - self.last >= self.every:
+        self.latest = done
+        self.tick()
+
+    def tick(self) -> None:
+        with self.lock:
+            now = self.clock()
+            if now - self.last < self.every or self.closed:
+                return
             self.last = now
-            print(progress_line(done, self.total, now - self.started), file=self.stream,
+            print(progress_line(self.latest, self.total, now - self.started), file=self.stream,
                   flush=True)
 
     def close(self) -> None:
-        """Nothing to finish: the summary line follows."""
+        with self.lock:
+            self.closed = True
+        if self.heartbeat:
+            self.heartbeat.stop()
 
 
 @dataclass
 class BarReporter:
-    """A tqdm bar of articles, with the chunks beside it; tqdm computes the rate and time left."""
+    """A tqdm bar of articles, with the chunks beside it; tqdm computes the rate and time left,
+    and the bar is redrawn every second even while nothing is reported (its clock moves)."""
 
     total: int
     stream: TextIO
     bar: Any = field(init=False)
+    heartbeat: Heartbeat = field(init=False)
 
     def __post_init__(self) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=self.total, desc="indexing", unit=" articles", file=self.stream,
+        self.bar = tqdm(total=self.total, desc="indexing", unit="article", file=self.stream,
                         dynamic_ncols=True)
+        self.heartbeat = Heartbeat(self.bar.refresh).start()
 
     def __call__(self, done: Progress) -> None:
         self.bar.set_postfix_str(f"{done.chunks} chunks", refresh=False)
         self.bar.update(min(done.articles, self.total) - self.bar.n)  # redraws at most 10x a s
 
     def close(self) -> None:
+        self.heartbeat.stop()
         self.bar.close()
 
 
 def reporter(total: int, stream: TextIO) -> LogReporter | BarReporter:
     """A bar in a terminal, log lines anywhere else."""
-    return BarReporter(total, stream) if stream.isatty() else LogReporter(total, stream, LOG_EVERY)
+    if stream.isatty():
+        return BarReporter(total, stream)
+    return LogReporter(total, stream, LOG_EVERY).start()

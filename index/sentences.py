@@ -49,7 +49,30 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         _append_trimmed(text, start, end, spans)
         start = end
     _append_trimmed(text, start, len(text), spans)
-    return spans
+    return [part for span in spans for part in _heading_lines(text, span)]
+
+
+_LINE_END = re.compile(r"\n[ \t]*(?=[A-Z\"“‘'(\d])")
+HEADING_LINE_WORDS = 10
+# Words a wrapped line may end on mid-sentence; a heading doesn't.
+_JOINERS = frozenset("a an the and or but of in on at to for from by with as that which who is are "
+                     "was were be been has have had not nor than".split())
+
+
+def _heading_lines(text: str, span: tuple[int, int]) -> list[tuple[int, int]]:
+    """A title line run into the sentence below it ("Library fire\nThe fire was ...") is a
+    sentence of its own: a first line of at most HEADING_LINE_WORDS words without terminal
+    punctuation, followed by a line that opens like a sentence."""
+    start, end = span
+    match = _LINE_END.search(text, start, end)
+    if match is None:
+        return [span]
+    line = text[start : match.start()].rstrip()
+    words = line.split()
+    if (line.endswith((*_TERMINAL, ",")) or len(words) > HEADING_LINE_WORDS
+            or not (line[:1].isupper() or line[:1].isdigit()) or words[-1].lower() in _JOINERS):
+        return [span]
+    return [(start, start + len(line)), *_heading_lines(text, (match.end(), end))]
 
 
 def _ends_sentence(text: str, dot: int, after: int) -> bool:
@@ -89,3 +112,27 @@ def _append_trimmed(text: str, start: int, end: int, spans: list[tuple[int, int]
         end -= 1
     if end > start:
         spans.append((start, end))
+
+
+_TERMINAL = (".", "!", "?", "…", '"', "'", "”", "’", ")", "]", ":", ";")
+HEADING_MAX_WORDS = 14
+
+
+def is_heading(text: str, title: str = "") -> bool:
+    """A heading, title or label rather than a sentence: a markdown `#` line, the article's title,
+    or a short line without terminal punctuation. Kept for retrieval, never an answer."""
+    text = text.strip()
+    if text.startswith("#") or (title and text.casefold() == title.strip().casefold()):
+        return True
+    return not text.endswith(_TERMINAL) and len(text.split()) <= HEADING_MAX_WORDS
+
+
+def after_title(text: str, title: str) -> int:
+    """Where the sentence proper starts in `text` when the title is glued to its front (a
+    headline run into the first sentence), else 0."""
+    head = title.strip()
+    if len(head.split()) < 2 or not text.startswith(head):
+        return 0
+    rest = text[len(head):]
+    stripped = rest.lstrip(" \t\n-–—:|")
+    return len(text) - len(stripped) if len(stripped.split()) >= 4 else 0

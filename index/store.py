@@ -107,7 +107,8 @@ class FolderLock:
             os.close(self.fd)
             raise StoreBusy(busy_message(folder, holder)) from None
         os.ftruncate(self.fd, 0)
-        os.write(self.fd, f"pid {os.getpid()}: {' '.join(sys.argv)}"[:400].encode())
+        command = [Path(sys.orig_argv[0]).name, *sys.orig_argv[1:]]  # e.g. python -m ui ...
+        os.write(self.fd, f"pid {os.getpid()}: {' '.join(command)}"[:400].encode())
         weakref.finalize(self, os.close, self.fd)  # unlocks the folder
 
 
@@ -125,11 +126,11 @@ def hold_folder(folder: str) -> FolderLock:
 
 def busy_message(folder: Path, holder: str) -> str:
     return (f"The store folder {folder} is in use by another process ({holder}). An embedded "
-            "store can be used by one process at a time (one beside it would not see what the "
-            "other writes). Add or ask through the running app instead (*Add articles* in the "
-            "chat, POST /api/documents, POST /api/ask, or qa.client), stop it first, or serve "
-            "the store with `chroma run --path DIR --port 8000` and give every process "
-            "--chroma-url http://127.0.0.1:8000")
+            "store serves one process at a time: one beside it would write what the other never "
+            "sees. Use the running app instead (the chat's *Add articles*, or the API: POST "
+            "/api/documents, GET /api/documents, POST /api/ask; qa.client does the same), stop "
+            "it first, or serve the store with `chroma run --path DIR --port 8000` and give "
+            "every process --chroma-url http://127.0.0.1:8000")
 
 
 def with_timeouts(client: Any) -> Any:

@@ -9,6 +9,13 @@ in the same run, of two baselines, and print their metrics side by side:
     naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM in
            fp32 (sentence-transformers, as the tutorial runs it), Chroma similarity search top k;
            the extractive answerer on what it finds
+    before our retrieval with the answerer before the learned reader (a fixed cosine + coverage
+           mix): today's numbers in the same run (`--pipelines ours,before`)
+
+`--drop-gold 0.5 --seed 0` leaves out the gold articles of half the answerable questions (those
+become unanswerable: realistic refusals). answer_recall / answer_has_gold are also reported among
+the questions whose gold article was retrieved (`_retrieved`); answer_f1 and exact_match are taken
+on the short answer where one is given.
 
 The baselines share our answerer so that their answer and refusal scores measure what retrieval
 hands it. The files use the ../shared/eval format (see PROVENANCE.md there).
@@ -18,20 +25,30 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from index.settings import read_settings
-from qa.metrics import Outcome, best_f1_em, normalize, ranking, summarize
+from qa.metrics import (
+    Outcome,
+    answer_recall,
+    best_f1_em,
+    has_gold,
+    normalize,
+    ranking,
+    summarize,
+)
 from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
 from qa.types import Answer, Passage
 
-PIPELINES = ("ours", "bm25", "naive")
+PIPELINES = ("ours", "bm25", "naive", "before")
+DEFAULT_PIPELINES = "ours,bm25,naive"
 NAIVE_CHUNK, NAIVE_OVERLAP = 1000, 200
 Ask = Callable[[str], Answer]
 
@@ -53,14 +70,37 @@ def read_questions(path: Path, limit: int | None = None) -> list[Question]:
 
 
 def judge(question: Question, result: Answer, seconds: float) -> Outcome:
-    """Score one answer against the question's gold documents and answers."""
+    """Score one answer against the question's gold documents and answers; F1 and exact match
+    are taken on the short answer where there is one, on the answer text otherwise."""
     doc_ids = [p.doc_id for p in result.passages]
     rank = ranking(doc_ids, set(question.gold_doc_ids)) if question.gold_doc_ids else {}
-    f1, em = best_f1_em(result.answer, question.answers) if result.answerable else (0.0, 0.0)
+    said = result.answer if result.answerable else ""
+    f1, em = best_f1_em(result.short or said, question.answers) if said else (0.0, 0.0)
     golds = [normalize(a) for a in question.answers]
     with_answer = sum(any(g and g in normalize(c.quote) for g in golds) for c in result.citations)
     return Outcome(question.answerable, not result.answerable, rank, f1, em,
-                   len(result.citations), with_answer, seconds)
+                   len(result.citations), with_answer, seconds,
+                   answer_recall(said, question.answers), has_gold(said, question.answers),
+                   bool(set(doc_ids) & question.gold_doc_ids))
+
+
+def drop_gold(docs: Path, questions: Sequence[Question], fraction: float, seed: int,
+              out: Path) -> list[Question]:
+    """Leave out of `out` (a copy of `docs`) the gold articles of a seeded `fraction` of the
+    answerable questions and mark those unanswerable; a question whose gold article also answers
+    a kept question stays answerable. Questions that were unanswerable already are dropped, so
+    the refusals measured are of gold-removed questions only."""
+    answerable = [q for q in questions if q.answerable and q.gold_doc_ids]
+    chosen = set(random.Random(seed).sample(range(len(answerable)),
+                                            round(fraction * len(answerable))))
+    kept_gold = {d for i, q in enumerate(answerable) if i not in chosen for d in q.gold_doc_ids}
+    removed = {i for i in chosen if not answerable[i].gold_doc_ids & kept_gold}
+    gone = {d for i in removed for d in answerable[i].gold_doc_ids}
+    lines = [x for x in docs.read_text(encoding="utf-8").splitlines()
+             if x and json.loads(x)["id"] not in gone]
+    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return [replace(q, answerable=False) if i in removed else q
+            for i, q in enumerate(answerable) if i in removed or i not in chosen]
 
 
 def run(ask: Ask, questions: Sequence[Question], label: str) -> dict[str, float | None]:
@@ -79,7 +119,7 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
     answerer caches its own sentence embeddings, as the service does, so latencies compare."""
     from langchain_core.runnables import RunnableLambda
 
-    from qa.answer import answer
+    from qa.answer import answer, answer_heuristic
     from qa.embed_cache import CachedEmbeddings
     from qa.retrieve import LexicalRetriever, to_passage
 
@@ -101,7 +141,37 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
     def naive_ask(q: str) -> Answer:
         return answer(q, RunnableLambda(naive_passages), naive_sentences, corpus.bm25.idf)
 
-    return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask}
+    before_sentences = CachedEmbeddings(service.embedder)
+
+    def before(q: str) -> Answer:  # our retrieval, the answerer before the reader
+        return answer_heuristic(q, service.retriever(service.corpus(), k), before_sentences,
+                                corpus.bm25.idf)
+
+    return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask,
+            "before": before}
+
+
+def reader_latency(service: Any, questions: Sequence[Question], k: int) -> dict[str, float]:
+    """p50/p95 of the reader step alone (retrieval excluded) at `k` passages: cold (the
+    passages' sentences embedded for the first time) and warm (their embeddings cached, as the
+    service's are for sentences it has seen)."""
+    import numpy as np
+
+    from qa.answer import default_reader, read
+    from qa.embed_cache import CachedEmbeddings
+
+    corpus, reader = service.corpus(), default_reader()
+    retriever = service.retriever(corpus, k)
+    sentences = CachedEmbeddings(service.embedder)
+    times: dict[str, list[float]] = {"cold": [], "warm": []}
+    for q in questions:
+        passages = retriever.invoke(q.question)
+        for label in ("cold", "warm"):
+            start = time.perf_counter()
+            read(q.question, passages, sentences, corpus.bm25.idf, reader)
+            times[label].append((time.perf_counter() - start) * 1000)
+    return {f"reader_{label}_p{n}_ms": round(float(np.percentile(t, n)), 1)
+            for label, t in times.items() for n in (50, 95)}
 
 
 def index_naive(articles: Sequence[Any], embedder: Any, client: Any) -> Any:
@@ -133,7 +203,8 @@ def naive_search(store: Any, question: str, k: int) -> list[Passage]:
 
 
 def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: dict[str, Any],
-             k: int) -> dict[str, dict[str, float | None]]:
+             k: int, names: Sequence[str] = PIPELINES,
+             reader_k: int = 0) -> dict[str, dict[str, float | None]]:
     """Index, build the three pipelines, run every question through each."""
     from index.add import add_paths
     from index.embed import MODEL_NAME, load_embedder
@@ -146,23 +217,29 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
     store = open_store(store_dir, None, MODEL_NAME)
     report = add_paths([str(docs)], store, embedder)
     print(f"indexed: {report.summary()} ({embedder.precision} embeddings)", file=sys.stderr)
-    articles = [a for loaded, _ in load_paths([str(docs)]) for a in loaded]
-    tutorial = embedder if embedder.precision == "fp32" else load_embedder(precision="fp32")
-    naive = index_naive(articles, tutorial, store.client)
+    naive = None
+    if "naive" in names:
+        articles = [a for loaded, _ in load_paths([str(docs)]) for a in loaded]
+        tutorial = embedder if embedder.precision == "fp32" else load_embedder(precision="fp32")
+        naive = index_naive(articles, tutorial, store.client)
     backend = backend_from(settings)
     service = Service(store, embedder, k, settings["QA_MAX_QUESTION_CHARS"], backend,
                       chat_model(backend))
-    return {name: run(ask, questions, name)
-            for name, ask in pipelines(service, naive, k).items()}
+    results = {name: run(ask, questions, name)
+               for name, ask in pipelines(service, naive, k).items() if name in names}
+    if reader_k:
+        results["reader"] = {**reader_latency(service, questions, reader_k),
+                             "k": float(reader_k)}
+    return results
 
 
 def render_table(results: dict[str, dict[str, float | None]]) -> str:
     names = list(results)
-    metrics = list(results[names[0]])
-    lines = [f"{'metric':<20}" + "".join(f"{n:>10}" for n in names)]
+    metrics = list(dict.fromkeys(m for n in names for m in results[n]))
+    lines = [f"{'metric':<26}" + "".join(f"{n:>10}" for n in names)]
     for m in metrics:
-        cells = (results[n][m] for n in names)
-        lines.append(f"{m:<20}" + "".join(f"{'n/a' if v is None else round(v, 3):>10}"
+        cells = (results[n].get(m) for n in names)
+        lines.append(f"{m:<26}" + "".join(f"{'n/a' if v is None else round(v, 3):>10}"
                                           for v in cells))
     return "\n".join(lines)
 
@@ -176,6 +253,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, help="only the first N questions")
     parser.add_argument("--store", help="index into this store folder (default: a temporary one)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--drop-gold", type=float, default=0.0, metavar="FRACTION",
+                        help="leave out the gold articles of this share of the answerable "
+                             "questions, which become unanswerable (see drop_gold)")
+    parser.add_argument("--seed", type=int, default=0, help="the seed of --drop-gold's sample")
+    parser.add_argument("--reader-latency", type=int, default=0, metavar="K",
+                        help="also time the reader step alone over K passages per question")
+    parser.add_argument("--pipelines", default=DEFAULT_PIPELINES,
+                        help=f"comma-separated, of {', '.join(PIPELINES)}")
     add_backend_flags(parser)
     args = parser.parse_args(argv)
     for path in (args.docs, args.questions):
@@ -183,14 +268,23 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(f"{path} is not a file")
     if args.k < 1:
         parser.error("--k must be at least 1")
+    if not 0 <= args.drop_gold < 1:
+        parser.error("--drop-gold must be a fraction, at least 0 and below 1")
+    names = [n.strip() for n in args.pipelines.split(",") if n.strip()]
+    if not names or set(names) - set(PIPELINES):
+        parser.error(f"--pipelines takes names of {', '.join(PIPELINES)}")
     from qa.errors import QAError
 
     try:
         settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
         questions = read_questions(args.questions, args.limit)
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
-            results = evaluate(args.docs, questions, args.store or f"{tmp}/store", settings,
-                               args.k)
+            docs = args.docs
+            if args.drop_gold:
+                docs = Path(tmp) / "docs.jsonl"
+                questions = drop_gold(args.docs, questions, args.drop_gold, args.seed, docs)
+            results = evaluate(docs, questions, args.store or f"{tmp}/store", settings,
+                               args.k, names, args.reader_latency)
     except (QAError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

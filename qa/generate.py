@@ -2,8 +2,9 @@
 
     for event in generate(query, question, passages, llm, embedder, idf, backend): ...
 
-If no retrieved sentence clears the extractive answerer's calibrated relevance threshold, it refuses
-without calling the LLM. Otherwise the `answer` prompt gets the passages as numbered, quoted data;
+If the reader (`qa.reader`) finds no retrieved sentence likely enough to answer, it refuses without
+calling the LLM. Otherwise the `answer` prompt gets the passages as numbered, quoted data, the
+passage of the reader's best sentence first;
 tokens are passed on as they come; then `qa.verify` checks every sentence against the passages it
 cites. It does not retrieve; passages are handed in.
 """
@@ -17,7 +18,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from index.embed import Embedder
-from qa.answer import THRESHOLD, candidates, refuse, score_sentences
+from qa.answer import candidates, default_reader, refuse, score_with_reader
 from qa.condense import is_follow_up, standalone, user_turns
 from qa.llm import Backend
 from qa.prompts import load_template
@@ -27,12 +28,16 @@ from qa.verify import is_refusal, verify
 
 def generate(query: str, question: str, passages: list[Passage], llm: BaseChatModel,
              embedder: Embedder, idf: Callable[[str], float], backend: Backend,
-             threshold: float = THRESHOLD) -> Iterator[Event]:
-    """Events `token`..., `citation`..., `done` for one question."""
-    scored = score_sentences(query, candidates(passages), embedder, idf)
-    if not scored or scored[0].score < threshold:
+             threshold: float | None = None) -> Iterator[Event]:
+    """Events `token`..., `citation`..., `done` for one question; `threshold` overrides the
+    reader's refusal threshold."""
+    reader = default_reader()
+    scored = score_with_reader(query, candidates(passages), embedder, idf, reader)
+    if not scored or scored[0].score < (reader.refuse_below if threshold is None else threshold):
         yield Event("done", gate_refusal(question, query, passages, backend))
         return
+    lead = scored[0].passage.chunk_id
+    passages = sorted(passages, key=lambda p: p.chunk_id != lead)  # the reader's best first
     template = load_template("answer")
     messages = template.messages(passages=number_passages(passages), question=query)
     text = ""

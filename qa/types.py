@@ -75,6 +75,9 @@ class Answer:
     query: str = ""
     sentences: tuple[Checked, ...] = ()
     generator: Generator = Generator()
+    short: str | None = None  # the span of the best cited sentence that answers, if one does
+    reason: str = ""  # "answered", "partial" (answered with a caveat) or "not_found" (refused)
+    confidence: float | None = None  # the reader's probability that its best sentence answers
 
     def to_dict(self) -> dict[str, Any]:
         cited = {c.chunk_id for c in self.citations}
@@ -87,6 +90,9 @@ class Answer:
             "passages": [{**asdict(p), "cited": p.chunk_id in cited} for p in self.passages],
             "sentences": [asdict(s) for s in self.sentences],
             "generator": asdict(self.generator),
+            "short": self.short,
+            "reason": self.reason or ("answered" if self.answerable else "not_found"),
+            "confidence": self.confidence,
         }
 
     @classmethod
@@ -100,7 +106,9 @@ class Answer:
             query=data.get("query", ""),
             sentences=tuple(Checked(s["text"], tuple(s["citations"]), s["supported"],
                                     s["support"]) for s in data.get("sentences", [])),
-            generator=Generator(**data.get("generator", {})))
+            generator=Generator(**data.get("generator", {})),
+            short=data.get("short"), reason=data.get("reason", ""),
+            confidence=data.get("confidence"))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,20 @@ def test_without_a_terminal_one_line_every_few_seconds(tmp_path: Path) -> None:
     assert out.getvalue().splitlines() == [
         "indexing: 3/10 articles, 12 chunks, 6 s, about 13 s left",
         "indexing: 5/10 articles, 20 chunks, 11 s, about 11 s left"]
+
+
+def test_a_line_comes_every_few_seconds_even_while_nothing_is_reported() -> None:
+    """One embedding call can take many seconds: the heartbeat keeps the lines coming."""
+    out = io.StringIO()
+    log = LogReporter(10, out, every=0.05).start()
+    log(Progress(3, 12))
+    time.sleep(0.5)
+    log.close()
+    printed = out.getvalue().splitlines()
+    assert len(printed) >= 2 and all(line.startswith("indexing: 3/10 articles, 12 chunks")
+                                     for line in printed)
+    time.sleep(0.1)
+    assert out.getvalue().splitlines() == printed, "nothing after close"
 
 
 def test_add_reports_progress_after_every_file_up_to_the_total(tmp_path: Path) -> None:

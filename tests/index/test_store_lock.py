@@ -70,7 +70,8 @@ def test_the_cli_beside_a_running_app_is_refused_and_the_app_takes_the_articles(
         cli = subprocess.run([sys.executable, "-m", "index", "add", str(SAMPLES), "--store",
                               str(folder)], cwd=ROOT, env=env, capture_output=True, text=True,
                              timeout=120)
-        assert cli.returncode == 1 and f"in use by another process (pid {app.pid}" in cli.stderr
+        assert cli.returncode == 1
+        assert f"in use by another process (pid {app.pid}: python -m ui --store" in cli.stderr
         assert "Traceback" not in cli.stderr
         files = [("files", ("tollund.txt", NEW_FACT.encode(), "text/plain"))]
         assert httpx.post(f"{base}/api/documents", files=files, timeout=120).json()["new"] == 1

@@ -66,7 +66,8 @@ def test_refuses_what_the_articles_do_not_cover(sample_service: Service, questio
 def test_json_object_has_the_stable_schema(sample_service: Service) -> None:
     data = sample_service.ask("Who was killed at the fake roadblock?").to_dict()
     assert set(data) == {"question", "query", "answer", "answerable", "citations", "passages",
-                         "sentences", "generator"}
+                         "sentences", "generator", "short", "reason", "confidence"}
+    assert data["reason"] in {"answered", "partial"} and 0 < data["confidence"] <= 1
     assert isinstance(data["answer"], str) and data["answerable"] is True
     assert data["citations"] and all(set(c) == CITATION_KEYS for c in data["citations"])
     assert data["passages"] and all(set(p) == PASSAGE_KEYS for p in data["passages"])

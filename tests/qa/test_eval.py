@@ -16,7 +16,8 @@ from tests.conftest import SHARED
 SQUAD = SHARED / "eval" / "squad2-dev-500"
 METRICS = {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer_f1", "exact_match",
            "answered", "refusal_precision", "refusal_recall", "refusal_f1", "citation_support",
-           "latency_p50_ms", "latency_p95_ms", "questions"}
+           "latency_p50_ms", "latency_p95_ms", "questions", "answer_recall", "answer_has_gold",
+           "answer_recall_retrieved", "answer_has_gold_retrieved"}
 
 
 def test_token_f1_and_exact_match_follow_squad() -> None:
@@ -80,3 +81,28 @@ def test_eval_names_bad_arguments(tmp_path: Path, capsys: Any) -> None:
     with pytest.raises(SystemExit):
         eval_main(["--docs", str(tmp_path / "missing.jsonl"), "--questions", "x"])
     assert "missing.jsonl is not a file" in capsys.readouterr().err
+
+
+def test_answer_recall_and_has_gold() -> None:
+    from qa.metrics import answer_recall, has_gold
+
+    assert answer_recall("It was the RNA interference system [1]", ["RNA interference pathway"]) \
+        == pytest.approx(2 / 3)
+    assert has_gold("It was the RNA interference pathway. [1]", ["RNA interference pathway"]) == 1.0
+    assert has_gold("Brnaa interference", ["RNA interference"]) == 0.0
+
+
+def test_drop_gold_marks_the_sampled_questions_unanswerable(tmp_path: Path) -> None:
+    from qa.eval import Question, drop_gold
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text("".join(json.dumps({"id": f"d{i}", "text": "x"}) + "\n" for i in range(4)))
+    questions = [Question(f"q{i}", "?", ("a",), frozenset({f"d{i % 3}"}), True) for i in range(4)]
+    questions.append(Question("u", "?", (), frozenset(), False))
+    out = tmp_path / "kept.jsonl"
+    result = drop_gold(docs, questions, 0.5, 1, out)
+    kept_ids = {json.loads(x)["id"] for x in out.read_text().splitlines()}
+    assert "u" not in {q.id for q in result}
+    for q in result:  # an unanswerable one's gold is gone; an answerable one's gold is kept
+        assert bool(q.gold_doc_ids & kept_ids) is q.answerable
+    assert "d3" in kept_ids  # no question's gold: kept

@@ -1,0 +1,428 @@
+"""`python -m qa.train_reader [--train ../shared/train] [--questions 5000] [--seed 0]`
+
+Rebuild the reader's weights (`qa/reader.json`) and manifest (`qa/reader.manifest.json`) from
+training data only (../shared/train, see its PROVENANCE.md; no question of an evaluation set).
+
+Each training question becomes a "retrieval": its gold passage among the passages BM25 ranks
+highest for it in the same source (as retrieval would hand them to the reader), and, for one in
+three questions, the same retrieval without the gold passage (the articles don't answer: every
+sentence is a negative). A sentence is positive when it holds a gold answer (by offset) or is QED's
+marked answer sentence; one question in six is also asked of another question's passages (off
+topic: all negatives). A fifth of the questions (by paragraph) is held out to compare a logistic
+regression with gradient-boosted trees, and to choose the refusal and caveat thresholds and the
+short-answer floor. The logistic regression ships (a JSON of weights) unless `--model trees`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.sentences import is_heading, split_sentences
+from qa.lexical import BM25
+from qa.metrics import token_f1
+from qa.reader import (
+    MANIFEST,
+    SENTENCE_FEATURES,
+    WEIGHTS,
+    Candidate,
+    Linear,
+    Reader,
+    Trees,
+    sentence_features,
+    span_candidates,
+    span_features,
+)
+
+TRAIN = Path(__file__).resolve().parent.parent.parent / "shared" / "train"
+PASSAGES = 6  # passages per training retrieval, gold included
+# SQuADShifts' Reddit and Amazon-review questions are left out: a quarter of their answer sentences
+# share no word with the question, and with them the held-out figures did not improve.
+DOMAINS = ("wikipedia", "wikipedia-new")
+OFF_TOPIC = 1 / 6  # share of questions also asked of another question's passages
+CACHE = Path.home() / ".cache" / "qa" / "train-embeddings.npz"
+WINDOW = 5  # sentences per passage cut from long covidqa papers
+
+
+@dataclass(frozen=True)
+class Example:
+    """A training question over passages; `gold` indexes the passage holding the answer (None: the
+    articles don't answer), `answers` are (start, end) offsets into that passage."""
+
+    question: str
+    answers: tuple[str, ...]
+    passages: tuple[str, ...]
+    gold: int | None
+    spans: tuple[tuple[int, int], ...]
+    group: str
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Passages of one source with a BM25 over them, and the questions asked of them."""
+
+    name: str
+    texts: list[str]
+    questions: list[tuple[str, tuple[str, ...], int, tuple[tuple[int, int], ...]]]
+
+
+def squad_pools(path: Path, limit: int, rng: random.Random,
+                domains: tuple[str, ...] = DOMAINS) -> list[Pool]:
+    """One pool per SQuAD domain; `limit` answerable questions sampled over `domains`."""
+    data = json.loads(path.read_text(encoding="utf-8"))["data"]
+    by_domain: dict[str, Pool] = {}
+    rows = []
+    for article in data:
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                if not qa["is_impossible"] and qa["answers"] and qa["domain"] in domains:
+                    rows.append((qa["domain"], paragraph["context"], qa))
+    rng.shuffle(rows)
+    for domain, context, qa in rows[:limit]:
+        pool = by_domain.setdefault(domain, Pool(f"squad-{domain}", [], []))
+        index = _index_of(pool, context)
+        spans = tuple((a["answer_start"], a["answer_start"] + len(a["text"]))
+                      for a in qa["answers"])
+        pool.questions.append((qa["question"], tuple(a["text"] for a in qa["answers"]), index,
+                               spans))
+    for domain, context, _ in rows[limit:limit * 2]:  # more passages to be distracted by
+        _index_of(by_domain.setdefault(domain, Pool(f"squad-{domain}", [], [])), context)
+    return list(by_domain.values())
+
+
+def _index_of(pool: Pool, text: str) -> int:
+    if not pool.texts or pool.texts[-1] != text:
+        if text in pool.texts:
+            return pool.texts.index(text)
+        pool.texts.append(text)
+    return len(pool.texts) - 1
+
+
+def qed_pool(path: Path) -> Pool:
+    """QED: each question's paragraph; the positive is the marked answer sentence."""
+    pool = Pool("qed", [], [])
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        chosen = row.get("annotation", {}).get("selected_sentence")
+        if not chosen:
+            continue
+        answers = tuple(a["string"] for group in row["original_nq_answers"] for a in group)
+        index = _index_of(pool, row["paragraph_text"])
+        pool.questions.append((row["question_text"], answers or (chosen["string"],), index,
+                               ((chosen["start"], chosen["end"]),)))
+    return pool
+
+
+def covid_pool(questions: Path, docs: Path) -> Pool:
+    """covidqa-train: its gold papers cut into passages of WINDOW sentences."""
+    rows = [json.loads(x) for x in questions.read_text(encoding="utf-8").splitlines() if x]
+    gold = {r["gold_doc_ids"][0] for r in rows}
+    texts = {d["id"]: d["text"] for d in map(json.loads, docs.read_text().splitlines())
+             if d["id"] in gold}
+    pool = Pool("covidqa-train", [], [])
+    cuts: dict[str, list[tuple[int, int]]] = {}
+    for doc_id, text in texts.items():
+        spans = split_sentences(text)
+        cuts[doc_id] = [(spans[i][0], spans[min(i + WINDOW, len(spans)) - 1][1])
+                        for i in range(0, len(spans), WINDOW)]
+    offsets: dict[tuple[str, int], int] = {}
+    for doc_id, windows in cuts.items():
+        for a, b in windows:
+            offsets[(doc_id, a)] = len(pool.texts)
+            pool.texts.append(texts[doc_id][a:b])
+    for r in rows:
+        doc_id, start = r["gold_doc_ids"][0], r["answer_starts"][0]
+        window = next(((a, b) for a, b in cuts[doc_id] if a <= start < b), None)
+        if window is None:
+            continue
+        answer = r["answers"][0]
+        pool.questions.append((r["question"], (answer,), offsets[(doc_id, window[0])],
+                               ((start - window[0], start - window[0] + len(answer)),)))
+    return pool
+
+
+def examples(pool: Pool, rng: random.Random) -> Iterator[Example]:
+    """Per question, the gold passage among BM25's best, and for one in three also without it."""
+    bm25 = BM25(pool.texts)
+    for question, answers, gold, spans in pool.questions:
+        ranked = [i for i, _ in bm25.top(question, PASSAGES + 1) if i != gold]
+        others = ranked[:PASSAGES - 1]
+        position = min(rng.randrange(PASSAGES), len(others))
+        with_gold = [*others[:position], gold, *others[position:]]
+        group = f"{pool.name}:{gold}"
+        yield Example(question, answers, tuple(pool.texts[i] for i in with_gold), position, spans,
+                      group)
+        if rng.random() < 1 / 3:
+            yield Example(question, answers, tuple(pool.texts[i] for i in ranked[:PASSAGES]),
+                          None, (), group)
+
+
+def off_topic(data: list[Example], rng: random.Random) -> list[Example]:
+    """Questions asked of another question's passages (the articles are about something else):
+    what a user meets asking outside the corpus. No new text, so no new embeddings."""
+    answered = [e for e in data if e.gold is not None]
+    out = []
+    for e in rng.sample(answered, round(OFF_TOPIC * len(answered))):
+        other = rng.choice(answered)
+        if other.group != e.group:
+            out.append(Example(e.question, e.answers, other.passages, None, (), e.group))
+    return out
+
+
+def candidates_of(example: Example) -> tuple[list[Candidate], list[int]]:
+    """The candidate sentences of an example and their labels (1: holds a gold answer)."""
+    found, labels = [], []
+    for rank, text in enumerate(example.passages):
+        for position, (a, b) in enumerate(split_sentences(text)):
+            if len(text[a:b].split()) < 4 or is_heading(text[a:b]):
+                continue
+            found.append(Candidate(text[a:b], rank, position, text))
+            gold = rank == example.gold and any(a <= s < b or s <= a < e
+                                                for s, e in example.spans)
+            labels.append(int(gold))
+    return found, labels
+
+
+def embed_cached(texts: list[str], embedder: Any, cache: Path) -> dict[str, np.ndarray]:
+    """Embeddings of `texts`, reusing (and extending) those saved in `cache` by an earlier run."""
+    known: dict[str, np.ndarray] = {}
+    if cache.is_file():
+        saved = np.load(cache, allow_pickle=False)
+        known = dict(zip(saved["texts"].tolist(), saved["vectors"], strict=True))
+    missing = [t for t in texts if t not in known]
+    print(f"embedding {len(missing)} texts ({len(texts) - len(missing)} cached)", file=sys.stderr)
+    start = time.perf_counter()
+    if missing:
+        known |= dict(zip(missing, np.array(embedder.embed_documents(missing)), strict=True))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, texts=np.array(list(known)), vectors=np.array(list(known.values())))
+    print(f"embedded in {time.perf_counter() - start:.0f} s", file=sys.stderr)
+    return known
+
+
+def featurize(data: list[Example], embedder: Any, idf: Any,
+              cache: Path) -> list[dict[str, Any]]:
+    """Per example: its candidates, the sentence feature rows and labels (embeddings batched)."""
+    built = [(e, *candidates_of(e)) for e in data]
+    texts = sorted({c.text for _, cands, _ in built for c in cands} | {e.question for e in data})
+    vectors = embed_cached(texts, embedder, cache)
+    out = []
+    for e, cands, labels in built:
+        if not cands:
+            continue
+        dense = np.array([vectors[c.text] for c in cands]) @ vectors[e.question]
+        out.append({"example": e, "candidates": cands, "labels": np.array(labels),
+                    "rows": sentence_features(e.question, cands, dense, idf)})
+    return out
+
+
+def fit_linear(rows: np.ndarray, labels: np.ndarray) -> Linear:
+    from sklearn.linear_model import LogisticRegression
+
+    mean, scale = rows.mean(axis=0), rows.std(axis=0) + 1e-6
+    model = LogisticRegression(C=1.0, max_iter=2000).fit((rows - mean) / scale, labels)
+    return Linear(mean, scale, model.coef_[0], float(model.intercept_[0]))
+
+
+def fit_trees(rows: np.ndarray, labels: np.ndarray, seed: int = 0) -> Trees:
+    """Boosted trees (sklearn), exported to flat arrays that `Trees` predicts with numpy."""
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    model = HistGradientBoostingClassifier(max_iter=150, learning_rate=0.1, max_depth=6,
+                                           random_state=seed).fit(rows, labels)
+    nodes = [tree[0].nodes for tree in model._predictors]
+    offsets = np.cumsum([0, *[len(n) for n in nodes[:-1]]])
+    flat = np.concatenate(nodes)
+    shift = np.repeat(offsets, [len(n) for n in nodes])
+    return Trees(flat["feature_idx"].astype(int), flat["num_threshold"].astype(float),
+                 flat["missing_go_to_left"].astype(bool), flat["left"].astype(int) + shift,
+                 flat["right"].astype(int) + shift, flat["is_leaf"].astype(bool),
+                 flat["value"].astype(float), offsets.astype(int), int(flat["depth"].max()),
+                 float(np.ravel(model._baseline_prediction)[0]))
+
+
+def question_scores(items: list[dict[str, Any]], predict: Any) -> list[tuple[float, bool, bool]]:
+    """(best probability, the articles answer, the best sentence is a gold one) per question."""
+    out = []
+    for item in items:
+        p = predict(item["rows"])
+        best = int(np.argmax(p))
+        out.append((float(p[best]), item["example"].gold is not None,
+                    bool(item["labels"][best])))
+    return out
+
+
+def choose_refusal(scores: list[tuple[float, bool, bool]]) -> tuple[float, dict[str, float]]:
+    """The threshold with the best refusal F1 among those answering >= 90% of answerables."""
+    best: tuple[float, float, dict[str, float]] = (-1.0, 0.0, {})
+    for t in np.arange(0.02, 0.9, 0.01):
+        stats = refusal_stats(scores, float(t))
+        if stats["answered"] >= 0.9 and stats["refusal_f1"] > best[0]:
+            best = (stats["refusal_f1"], float(t), stats)
+    return round(best[1], 3), best[2]
+
+
+def refusal_stats(scores: list[tuple[float, bool, bool]], t: float) -> dict[str, float]:
+    refused_right = sum(p < t for p, answerable, _ in scores if not answerable)
+    refused = sum(p < t for p, _, _ in scores)
+    unanswerable = sum(not a for _, a, _ in scores) or 1
+    answerable = [p >= t for p, a, _ in scores if a]
+    precision = refused_right / refused if refused else 0.0
+    recall = refused_right / unanswerable
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"refusal_precision": round(precision, 4), "refusal_recall": round(recall, 4),
+            "refusal_f1": round(f1, 4), "answered": round(float(np.mean(answerable)), 4)}
+
+
+def choose_caveat(scores: list[tuple[float, bool, bool]], refuse: float) -> float:
+    """The probability above which 80% of held-out answers pick a gold sentence."""
+    for t in np.arange(refuse, 0.95, 0.01):
+        kept = [right for p, a, right in scores if a and p >= t]
+        if kept and np.mean(kept) >= 0.8:
+            return round(float(t), 3)
+    return round(refuse + 0.2, 3)
+
+
+def span_data(items: list[dict[str, Any]]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+    """Span rows and labels (token F1 >= 0.5 with a gold answer) from the gold sentences."""
+    rows, labels, groups = [], [], []
+    for item in items:
+        e = item["example"]
+        for cand, label in zip(item["candidates"], item["labels"], strict=True):
+            if not label:
+                continue
+            spans = span_candidates(e.question, cand.text)
+            if not spans:
+                continue
+            f1 = [max(token_f1(s.text, g) for g in e.answers) for s in spans]
+            rows.append(span_features(e.question, cand.text, spans))
+            labels.append(np.array(f1) >= 0.5)
+            groups.append((e, cand.text, spans, f1))
+    return np.vstack(rows), np.concatenate(labels).astype(int), groups
+
+
+def choose_span_floor(span: Linear, groups: list[Any]) -> tuple[float, float]:
+    """The floor with the best mean short-answer F1 (the whole sentence stands in below it)."""
+    best = (0.0, 0.0)
+    for floor in np.arange(0.0, 0.8, 0.05):
+        f1s = []
+        for e, sentence, spans, f1 in groups:
+            p = span.probabilities(span_features(e.question, sentence, spans))
+            i = int(np.argmax(p))
+            f1s.append(f1[i] if p[i] >= floor else max(token_f1(sentence, g) for g in e.answers))
+        best = max(best, (float(np.mean(f1s)), round(float(floor), 3)))
+    return best[1], best[0]
+
+
+def held_out_scores(model: Any, held: list[dict[str, Any]]) -> dict[str, float]:
+    """Held-out top-1 accuracy (the best sentence holds a gold answer) and refusal figures."""
+    scores = question_scores(held, model.probabilities)
+    top1 = float(np.mean([right for _, a, right in scores if a]))
+    refuse, refusal = choose_refusal(scores)
+    return {"top1": round(top1, 4), "refuse_below": refuse, **refusal}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m qa.train_reader", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--train", type=Path, default=TRAIN, help="the training data folder")
+    parser.add_argument("--questions", type=int, default=5000, help="SQuAD questions sampled")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=WEIGHTS)
+    parser.add_argument("--cache", type=Path, default=CACHE,
+                        help="embeddings saved between runs (a cache, safe to delete)")
+    parser.add_argument("--no-trees", action="store_true", help="skip the trees comparison")
+    parser.add_argument("--model", choices=("linear", "trees"), default="linear",
+                        help="the model shipped (both are fitted and compared on held-out data)")
+    args = parser.parse_args(argv)
+    from index.embed import load_embedder
+
+    rng = random.Random(args.seed)
+    files = [args.train / "squad-train-pool" / "train.json",
+             args.train / "qed" / "qed-dev.jsonlines",
+             args.train / "covidqa-train" / "questions.jsonl",
+             args.train.parent / "eval" / "covidqa" / "docs.jsonl"]
+    pools = [*squad_pools(files[0], args.questions, rng), qed_pool(files[1]),
+             covid_pool(files[2], files[3])]
+    data = [e for pool in pools for e in examples(pool, rng)]
+    data += off_topic(data, rng)
+    groups = sorted({e.group for e in data})
+    held_groups = set(random.Random(args.seed).sample(groups, len(groups) // 5))
+    idf_index = BM25([t for pool in pools for t in pool.texts])
+    items = featurize(data, load_embedder(), idf_index.idf, args.cache)
+    train = [i for i in items if i["example"].group not in held_groups]
+    held = [i for i in items if i["example"].group in held_groups]
+    return finish(args, files, pools, train, held)
+
+
+def finish(args: argparse.Namespace, files: list[Path], pools: list[Pool],
+           train: list[dict[str, Any]], held: list[dict[str, Any]]) -> int:
+    """Fit both models, compare them on held-out data, ship `--model`, write the files. Linear
+    ships by default: the trees were no better held out (within a point) and, outside what they
+    were trained on (a question sharing no word with any sentence), gave sentences p = 0.5."""
+    rows = np.vstack([i["rows"] for i in train])
+    labels = np.concatenate([i["labels"] for i in train])
+    models: dict[str, Any] = {"linear": fit_linear(rows, labels)}
+    if not args.no_trees:
+        models["trees"] = fit_trees(rows, labels, args.seed)
+    compared = {name: held_out_scores(m, held) for name, m in models.items()}
+    name = args.model if args.model in models else "linear"
+    scores = question_scores(held, models[name].probabilities)
+    refuse = compared[name]["refuse_below"]
+    caveat = choose_caveat(scores, refuse)
+    span_rows, span_labels, _ = span_data(train)
+    span = fit_linear(span_rows, span_labels)
+    floor, short_f1 = choose_span_floor(span, span_data(held)[2])
+    reader = Reader(models[name], span, refuse, caveat, floor)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(_rounded(reader.to_dict())) + "\n", encoding="utf-8")
+    held_out = {"questions": len(held), "shipped": name, "models": compared,
+                "short_f1_gold_sentence": round(short_f1, 4)}
+    write_manifest(args, files, pools, len(train), held_out, reader)
+    print(json.dumps(held_out, indent=1))
+    return 0
+
+
+def write_manifest(args: argparse.Namespace, files: list[Path], pools: list[Pool], train: int,
+                   held_out: dict[str, Any], reader: Reader) -> None:
+    manifest = {"weights": args.out.name, "sha256": sha256(args.out),
+                "command": "python -m qa.train_reader", "seed": args.seed,
+                "squad_questions": args.questions, "features": SENTENCE_FEATURES,
+                "thresholds": {"refuse_below": reader.refuse_below,
+                               "caveat_below": reader.caveat_below,
+                               "span_floor": reader.span_floor},
+                "data": [{"file": str(f.relative_to(args.train.parent)), "sha256": sha256(f)}
+                         for f in files],
+                "pools": {p.name: {"passages": len(p.texts), "questions": len(p.questions)}
+                          for p in pools},
+                "train_examples": train, "held_out": held_out}
+    (args.out.parent / MANIFEST.name).write_text(json.dumps(manifest, indent=1) + "\n",
+                                                 encoding="utf-8")
+
+
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, list | tuple):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+if __name__ == "__main__":
+    sys.exit(main())
