@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
-_MARKER = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+_MARKER = re.compile(r"(?<!\s)\s*\[\d+(?:\s*,\s*\d+)*\]")  # from a space run's start: linear
 
 
 def normalize(text: str) -> str:
