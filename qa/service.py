@@ -30,6 +30,7 @@ from qa.retrieve import (
     Filters,
     hybrid_retriever,
     load_corpus,
+    matching_articles,
     vector_store,
 )
 from qa.types import Answer, Checked, Event, Generator
@@ -118,6 +119,9 @@ class Service:
         if corpus.empty:
             raise EmptyStore("The store has no articles yet: "
                              "add some with `python -m index add PATH` or upload them")
+        if filters != Filters() and not matching_articles(filters, self.documents()):
+            raise FilterError(f"No stored article matches these filters ({describe(filters)}): "
+                              "a source is an article's doc id, its path as listed, or its URL")
         retriever = self.retriever(corpus, k or self.k, filters)
         if self.llm is None:
             result = self.extractive(question, standalone(question, history), retriever, corpus)
@@ -237,6 +241,13 @@ def check_filters(filters: Filters) -> None:
     if not all(encodable(s) for s in filters.sources):
         raise FilterError("A source filter contains a character that is not valid text "
                           "(a lone UTF-16 surrogate)")
+
+
+def describe(filters: Filters) -> str:
+    parts = [f"source {s!r}" for s in filters.sources]
+    parts += [f"{name} {value}" for name, value in (("from", filters.date_from),
+                                                    ("to", filters.date_to)) if value]
+    return ", ".join(parts)
 
 
 def encodable(text: str) -> bool:

@@ -81,7 +81,9 @@ def test_filters_and_k_shape_the_retrieval(client: TestClient) -> None:
                                          "filters": {"sources": [wikileaks]}}).json()
     assert len(data["passages"]) == 2 and {p["doc_id"] for p in data["passages"]} == {wikileaks}
     none = client.post("/api/ask", json={"question": KILLED, "filters": {"date_from": "2030"}})
-    assert none.status_code == 200 and none.json()["answerable"] is False
+    assert_error(none, 400, "bad_filter", "No stored article matches these filters (from 2030)")
+    typo = client.post("/api/ask", json={"question": KILLED, "filters": {"sources": ["nope"]}})
+    assert_error(typo, 400, "bad_filter", "source 'nope'")
 
 
 @pytest.mark.parametrize("body, status, code, words", [
