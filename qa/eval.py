@@ -87,23 +87,25 @@ def judge(question: Question, result: Answer, seconds: float) -> Outcome:
 def drop_gold(docs: Path, questions: Sequence[Question], fraction: float, seed: int,
               out: Path) -> list[Question]:
     """Leave out of `out` (a copy of `docs`) the gold articles of a seeded `fraction` of the
-    answerable questions and mark those unanswerable; a question whose gold article also answers
-    a kept question stays answerable. Questions that were unanswerable already are dropped, so
-    the refusals measured are of gold-removed questions only."""
+    answerable questions and mark those unanswerable. The sample is drawn by gold article (a
+    `fraction` of the answerable questions' articles, with all their questions), so no question
+    whose gold article answers a kept question is marked unanswerable; a question with several
+    gold articles, some dropped and some kept, is left out. Questions that were unanswerable
+    already are left out too: the refusals measured are of gold-removed questions only."""
     answerable = [q for q in questions if q.answerable and q.gold_doc_ids]
-    chosen = set(random.Random(seed).sample(range(len(answerable)),
-                                            round(fraction * len(answerable))))
-    kept_gold = {d for i, q in enumerate(answerable) if i not in chosen for d in q.gold_doc_ids}
-    removed = {i for i in chosen if not answerable[i].gold_doc_ids & kept_gold}
-    gone = {d for i in removed for d in answerable[i].gold_doc_ids}
+    articles = sorted({d for q in answerable for d in q.gold_doc_ids})
+    gone = set(random.Random(seed).sample(articles, round(fraction * len(articles))))
     lines = [x for x in docs.read_text(encoding="utf-8").splitlines()
              if x and json.loads(x)["id"] not in gone]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return [replace(q, answerable=False) if i in removed else q
-            for i, q in enumerate(answerable) if i in removed or i not in chosen]
+    return [replace(q, answerable=False) if q.gold_doc_ids <= gone else q
+            for q in answerable if q.gold_doc_ids <= gone or not q.gold_doc_ids & gone]
 
 
-def run(ask: Ask, questions: Sequence[Question], label: str) -> dict[str, float | None]:
+def run(ask: Ask, questions: Sequence[Question], label: str,
+        dump: Path | None = None) -> dict[str, float | None]:
+    """Ask every question; with `dump`, one JSON line per question (its outcome and the reader's
+    confidence) is appended there, for choosing thresholds on a tuning set."""
     from tqdm import tqdm
 
     outcomes = []
@@ -111,6 +113,12 @@ def run(ask: Ask, questions: Sequence[Question], label: str) -> dict[str, float 
         start = time.perf_counter()
         result = ask(q.question)
         outcomes.append(judge(q, result, time.perf_counter() - start))
+        if dump is not None:
+            with dump.open("a", encoding="utf-8") as out:
+                out.write(json.dumps({"pipeline": label, "id": q.id, "answerable": q.answerable,
+                                      "refused": not result.answerable, "reason": result.reason,
+                                      "confidence": result.confidence,
+                                      "f1": outcomes[-1].f1, "recall": outcomes[-1].recall}) + "\n")
     return summarize(outcomes)
 
 
@@ -204,7 +212,7 @@ def naive_search(store: Any, question: str, k: int) -> list[Passage]:
 
 def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: dict[str, Any],
              k: int, names: Sequence[str] = PIPELINES,
-             reader_k: int = 0) -> dict[str, dict[str, float | None]]:
+             reader_k: int = 0, dump: Path | None = None) -> dict[str, dict[str, float | None]]:
     """Index, build the three pipelines, run every question through each."""
     from index.add import add_paths
     from index.embed import MODEL_NAME, load_embedder
@@ -225,7 +233,7 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
     backend = backend_from(settings)
     service = Service(store, embedder, k, settings["QA_MAX_QUESTION_CHARS"], backend,
                       chat_model(backend))
-    results = {name: run(ask, questions, name)
+    results = {name: run(ask, questions, name, dump)
                for name, ask in pipelines(service, naive, k).items() if name in names}
     if reader_k:
         results["reader"] = {**reader_latency(service, questions, reader_k),
@@ -257,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="leave out the gold articles of this share of the answerable "
                              "questions, which become unanswerable (see drop_gold)")
     parser.add_argument("--seed", type=int, default=0, help="the seed of --drop-gold's sample")
+    parser.add_argument("--dump", type=Path, help="append one JSON line per question here")
+    parser.add_argument("--offset", type=int, default=0, help="skip the first N questions")
     parser.add_argument("--reader-latency", type=int, default=0, metavar="K",
                         help="also time the reader step alone over K passages per question")
     parser.add_argument("--pipelines", default=DEFAULT_PIPELINES,
@@ -277,14 +287,14 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
-        questions = read_questions(args.questions, args.limit)
+        questions = read_questions(args.questions, args.limit)[args.offset:]
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             docs = args.docs
             if args.drop_gold:
                 docs = Path(tmp) / "docs.jsonl"
                 questions = drop_gold(args.docs, questions, args.drop_gold, args.seed, docs)
             results = evaluate(docs, questions, args.store or f"{tmp}/store", settings,
-                               args.k, names, args.reader_latency)
+                               args.k, names, args.reader_latency, args.dump)
     except (QAError, ValueError, KeyError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

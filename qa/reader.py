@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from qa.answer_types import new_spans, question_type
+from qa.answer_types import TYPES, new_spans, question_type
 from qa.lexical import STOPWORDS, analyze
 
 WEIGHTS = Path(__file__).resolve().parent / "reader.json"
@@ -38,7 +38,12 @@ SENTENCE_FEATURES = (
 SPAN_FEATURES = (
     "typed", "type_match", "capital", "digit", "length", "log_length", "distance", "after",
     "before", "start", "paren", "comma_before", "comma_after", "stop_edge", "share",
+    "left_q", "right_q", "near_q", "wh_noun_near", "cue_before", "capital_share", "stop_share",
+    "is_name", "is_number", "is_date",
 )
+_CUES = ("called", "named", "known as", "as", "is", "was", "were", "are", "by", "of", "include",
+         "including", "such as", "to", "from", "in")
+_WH_NOUN = re.compile(r"\b(?:what|which|whose|how many|how much)\s+(?:\w+\s+)?(\w+)", re.I)
 _WORD = re.compile(r"\w+")
 MAX_SPAN_WORDS = 10
 
@@ -253,11 +258,10 @@ class Span:
 
 
 def span_candidates(question: str, sentence: str) -> list[Span]:
-    """Typed spans (names, dates, numbers the question lacks) and the runs of words between the
-    question's own words, trimmed of stop words at both ends."""
+    """Typed spans (names, dates, places, numbers the question lacks) and the runs of words
+    between the question's own words, trimmed of stop words at both ends."""
     qwords = set(words(question))
-    kind = question_type(question)
-    spans = {(a, b) for a, b in new_spans(sentence, kind, qwords)} if kind != "none" else set()
+    spans = {span for kind in TYPES[:-1] for span in new_spans(sentence, kind, qwords)}
     spans |= _runs(sentence, qwords)
     out = [Span(a, b, sentence[a:b]) for a, b in sorted(spans)]
     return [s for s in out if 0 < len(s.text.split()) <= MAX_SPAN_WORDS]
@@ -297,27 +301,62 @@ def span_features(question: str, sentence: str, spans: Sequence[Span]) -> np.nda
     """One row of SPAN_FEATURES per candidate span of `sentence`."""
     if not spans:
         return np.zeros((0, len(SPAN_FEATURES)))
-    qwords = set(words(question))
-    kind = question_type(question)
-    typed = set(new_spans(sentence, kind, qwords)) if kind != "none" else set()
-    hits = [m.start() for m in _TOKEN.finditer(sentence) if m.group().lower() in qwords - STOPWORDS]
-    return np.array([_span_row(s, sentence, kind, typed, hits) for s in spans], dtype=float)
+    view = _SpanView.of(question, sentence)
+    return np.array([_span_row(s, sentence, view) for s in spans], dtype=float)
 
 
-def _span_row(s: Span, sentence: str, kind: str, typed: set[tuple[int, int]],
-              hits: list[int]) -> list[float]:
+@dataclass(frozen=True)
+class _SpanView:
+    """What every span of one sentence is compared with: the question's kind and words, where
+    they occur in the sentence, and the sentence's typed spans."""
+
+    kind: str
+    qwords: frozenset[str]
+    hits: tuple[int, ...]
+    tokens: tuple[tuple[int, int, str], ...]
+    typed: frozenset[tuple[int, int]]
+    by_kind: dict[str, frozenset[tuple[int, int]]]
+    wh_noun: str
+
+    @classmethod
+    def of(cls, question: str, sentence: str) -> _SpanView:
+        qwords = frozenset(words(question))
+        kind = question_type(question)
+        tokens = tuple((m.start(), m.end(), m.group().lower()) for m in _TOKEN.finditer(sentence))
+        hits = tuple(a for a, _, t in tokens if t in qwords - STOPWORDS)
+        by_kind = {k: frozenset(new_spans(sentence, k, set(qwords)))
+                   for k in ("name", "number", "date")}
+        typed = frozenset(new_spans(sentence, kind, set(qwords))) if kind != "none" else frozenset()
+        noun = _WH_NOUN.search(question)
+        wh_noun = noun.group(1).lower() if noun else ""
+        return cls(kind, qwords, hits, tokens, typed, by_kind, wh_noun)
+
+
+def _span_row(s: Span, sentence: str, v: _SpanView) -> list[float]:
     tokens = s.text.split()
+    hits = v.hits
     distance = min((abs(h - s.start) if h < s.start else abs(h - s.end) for h in hits),
                    default=len(sentence))
     before_text = sentence[:s.start].rstrip()
     after_text = sentence[s.end:].lstrip()
-    return [float(kind != "none"), float((s.start, s.end) in typed),
+    left = [t for a, b, t in v.tokens if b <= s.start][-4:]
+    right = [t for a, b, t in v.tokens if a >= s.end][:4]
+    near = sum(t in v.qwords - STOPWORDS for t in left + right)
+    lowered = [t.lower().strip(".,") for t in tokens]
+    return [float(v.kind != "none"), float((s.start, s.end) in v.typed),
             float(s.text[:1].isupper() and s.start > 0), float(any(ch.isdigit() for ch in s.text)),
             float(len(tokens)), math.log1p(len(tokens)), math.log1p(distance / 5),
             float(any(h < s.start for h in hits)), float(any(h >= s.end for h in hits)),
             float(s.start == 0), float(before_text.endswith("(")), float(before_text.endswith(",")),
-            float(after_text.startswith(",")), float(tokens[0].lower() in STOPWORDS),
-            len(s.text) / max(len(sentence), 1)]
+            float(after_text.startswith(",")), float(lowered[0] in STOPWORDS),
+            len(s.text) / max(len(sentence), 1),
+            float(bool(left) and left[-1] in v.qwords), float(bool(right) and right[0] in v.qwords),
+            math.log1p(near), float(bool(v.wh_noun) and v.wh_noun in left[-3:] + right[:3]),
+            float(before_text.lower().endswith(_CUES)),
+            sum(t[:1].isupper() for t in tokens) / len(tokens),
+            sum(t in STOPWORDS for t in lowered) / len(tokens),
+            *(float(any(a <= s.start and s.end <= b or (s.start, s.end) == (a, b)
+                        for a, b in v.by_kind[k])) for k in ("name", "number", "date"))]
 
 
 def short_answer(reader: Reader, question: str, sentence: str) -> str | None:

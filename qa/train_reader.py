@@ -346,6 +346,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache", type=Path, default=CACHE,
                         help="embeddings saved between runs (a cache, safe to delete)")
     parser.add_argument("--no-trees", action="store_true", help="skip the trees comparison")
+    parser.add_argument("--refuse-below", type=float,
+                        help="the refusal threshold, when chosen elsewhere (covidqa 200-499)")
+    parser.add_argument("--caveat-below", type=float, help="the caveat threshold, likewise")
     parser.add_argument("--model", choices=("linear", "trees"), default="linear",
                         help="the model shipped (both are fitted and compared on held-out data)")
     args = parser.parse_args(argv)
@@ -382,8 +385,8 @@ def finish(args: argparse.Namespace, files: list[Path], pools: list[Pool],
     compared = {name: held_out_scores(m, held) for name, m in models.items()}
     name = args.model if args.model in models else "linear"
     scores = question_scores(held, models[name].probabilities)
-    refuse = compared[name]["refuse_below"]
-    caveat = choose_caveat(scores, refuse)
+    refuse = compared[name]["refuse_below"] if args.refuse_below is None else args.refuse_below
+    caveat = choose_caveat(scores, refuse) if args.caveat_below is None else args.caveat_below
     span_rows, span_labels, _ = span_data(train)
     span = fit_linear(span_rows, span_labels)
     floor, short_f1 = choose_span_floor(span, span_data(held)[2])
@@ -399,8 +402,10 @@ def finish(args: argparse.Namespace, files: list[Path], pools: list[Pool],
 
 def write_manifest(args: argparse.Namespace, files: list[Path], pools: list[Pool], train: int,
                    held_out: dict[str, Any], reader: Reader) -> None:
+    command = " ".join(["python -m qa.train_reader", *sys.argv[1:]]) if sys.argv[1:] else \
+        "python -m qa.train_reader"
     manifest = {"weights": args.out.name, "sha256": sha256(args.out),
-                "command": "python -m qa.train_reader", "seed": args.seed,
+                "command": command, "seed": args.seed,
                 "squad_questions": args.questions, "features": SENTENCE_FEATURES,
                 "thresholds": {"refuse_below": reader.refuse_below,
                                "caveat_below": reader.caveat_below,
