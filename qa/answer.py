@@ -91,7 +91,9 @@ def read(question: str, passages: list[Passage], embedder: Embedder,
 
 def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedder,
                       idf: Callable[[str], float], reader: Reader) -> list[Sentence]:
-    """The sentences with the reader's probabilities as scores, best first."""
+    """The sentences with the reader's probabilities as scores, best first; sentences that only
+    echo the question (or ask one) are never candidates."""
+    sentences = [s for s in sentences if adds_to(question, s.text)]
     if not sentences:
         return []
     query = np.array(embedder.embed_query(question))
@@ -118,6 +120,14 @@ def answer_heuristic(
         return refuse(question, passages)
     text, citations = cite(chosen)
     return Answer(question, text, True, tuple(citations), tuple(passages), reason="answered")
+
+
+def adds_to(question: str, sentence: str) -> bool:
+    """False for a sentence that is itself a question, or that says nothing beyond the question's
+    own words: an article that repeats a question word for word must not become its answer."""
+    if sentence.rstrip(" \"'”’)]").endswith("?"):
+        return False
+    return bool(set(analyze(sentence)) - set(analyze(question)))
 
 
 def candidates(passages: list[Passage]) -> list[Sentence]:
