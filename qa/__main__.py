@@ -96,11 +96,9 @@ def show(events: Iterator[Event], live: bool) -> Answer:
 
 
 def render_text(result: Answer) -> str:
-    lines = [result.answer, ""]
-    from qa.verify import is_refusal
-
+    lines = [result.answer, outcome_line(result), ""]
     unverified = [s.text for s in result.sentences if not s.supported]
-    if unverified and not is_refusal(result.answer):
+    if unverified and result.answerable:
         lines += [f"Unverified (no cited passage supports it): {t}" for t in unverified] + [""]
     for c in result.citations:
         lines.append(f"[{c.n}] {c.title} ({c.date or 'undated'}) {c.source}")
@@ -110,6 +108,15 @@ def render_text(result: Answer) -> str:
         for p in result.passages:
             lines.append(f"  - {p.title}: {p.text[:160]}…")
     return "\n".join(lines).rstrip()
+
+
+def outcome_line(result: Answer) -> str:
+    """`short: Zapata · answered (confidence 0.91)`: the short answer and the machine-readable
+    outcome (answered, partial, not_found)."""
+    reason = result.reason or ("answered" if result.answerable else "not_found")
+    confidence = f" (confidence {result.confidence:.2f})" if result.confidence is not None else ""
+    short = f"short: {result.short} · " if result.short else ""
+    return f"{short}{reason}{confidence}"
 
 
 if __name__ == "__main__":

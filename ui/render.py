@@ -77,9 +77,18 @@ def chat_text(answer: Answer) -> str:
     """The answer for the chat (Markdown): sentences no cited passage supports are marked
     unverified; article text can't become HTML, links or images (see `md_safe`)."""
     if all(s.supported for s in answer.sentences) or is_refusal(answer.answer):
-        return md_safe(answer.answer)
+        return bold_short(md_safe(answer.answer), answer.short)
     return " ".join(md_safe(s.text) + "".join(f" [{n}]" for n in s.citations) +
                     ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)
+
+
+def bold_short(text: str, short: str | None) -> str:
+    """The short answer (a name, date, number, ...) in bold where it first stands in the text."""
+    span = md_safe(short.strip()) if short else ""
+    at = text.find(span) if span else -1
+    if at < 0:
+        return text
+    return f"{text[:at]}**{span}**{text[at + len(span):]}"
 
 
 def inline_citations(answer: Answer) -> str:

@@ -89,3 +89,14 @@ def test_missing_store_is_explained(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert qa_main(["ask", "why?", "--store", str(tmp_path / "nothing")]) == 1
     assert "There is no store at" in capsys.readouterr().err
     assert not (tmp_path / "nothing").exists()
+
+
+def test_the_text_output_names_the_short_answer_and_the_outcome() -> None:
+    from qa.__main__ import outcome_line
+    from qa.types import Answer
+
+    answered = Answer("Who?", "Zapata was shot. [1]", True, (), (), short="Zapata",
+                      reason="answered", confidence=0.912)
+    assert outcome_line(answered) == "short: Zapata · answered (confidence 0.91)"
+    refused = Answer("Who?", "The articles don't say.", False, (), ())
+    assert outcome_line(refused) == "not_found"

@@ -88,3 +88,13 @@ def test_cited_cards_follow_the_markers_and_citations_list_under_the_answer() ->
     assert "<q>Other &lt;i&gt;text&lt;/i&gt; cited here.</q>" in inline
     assert "<script>" not in inline and "<i>" not in inline and "\n" not in inline
     assert inline_citations(Answer("q", "The articles don't say.", False, (), (first,))) == ""
+
+
+def test_the_short_answer_is_bold_in_the_chat() -> None:
+    answer = Answer("Who was killed?", "Zapata was shot to death. [1]", True, (), (),
+                    short="Zapata")
+    assert chat_text(answer) == "**Zapata** was shot to death. [1]"
+    odd = Answer("q", "A <b> tag. [1]", True, (), (), short="<b>")
+    assert chat_text(odd) == "A **\\<b\\>** tag. [1]"
+    assert chat_text(Answer("q", "No such span. [1]", True, (), (), short="x y")) == \
+        "No such span. [1]"
