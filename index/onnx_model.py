@@ -28,7 +28,15 @@ from typing import Any
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from index.embed import MAX_TOKENS, MODEL_NAME, WEIGHTS_SHA256, ModelError, model_path
+from index.model import (
+    MAX_TOKENS,
+    MODEL_NAME,
+    WEIGHTS_SHA256,
+    ModelError,
+    check_weights,
+    model_path,
+    sentence_transformer,
+)
 
 EXPORT_VERSION = "1"  # bump when the export recipe changes, so installed exports are redone
 MODEL_FILE, META_FILE = "model_int8.onnx", "export_meta.json"
@@ -153,9 +161,8 @@ def _quantize(fused: Path, int8: Path) -> None:
 
 def min_cosine(folder: Path, source: Path, texts: tuple[str, ...] = CHECK_TEXTS) -> float:
     """The lowest cosine between the export's vectors and sentence-transformers' fp32 ones."""
-    from index.embed import load_embedder
-
-    reference = np.array(load_embedder(path=source, precision="fp32").embed_documents(list(texts)))
+    reference = np.asarray(sentence_transformer(source).encode(list(texts),
+                                                                normalize_embeddings=True))
     ours = np.array(OnnxEmbeddings(folder / MODEL_FILE, source).embed_documents(list(texts)))
     return float((reference * ours).sum(axis=1).min())
 
@@ -163,8 +170,6 @@ def min_cosine(folder: Path, source: Path, texts: tuple[str, ...] = CHECK_TEXTS)
 def export(folder: Path | None = None, source: Path | None = None, replace: bool = False) -> Path:
     """Export, fuse, quantize and check into `folder` (default: the venv's); return the model
     file. Built in a temporary sibling folder and moved into place only once checked."""
-    from index.embed import check_weights
-
     folder, source = folder or default_dir(), source or model_path()
     check_weights(source)
     folder.parent.mkdir(parents=True, exist_ok=True)

@@ -129,7 +129,7 @@ def test_int8_that_cannot_be_had_fails_or_falls_back(monkeypatch: pytest.MonkeyP
     def unavailable(*args: Any, **kwargs: Any) -> None:
         raise ModelError("Cannot export the int8 model (no onnx)")
 
-    monkeypatch.setattr(onnx_model, "load_int8", unavailable)
+    monkeypatch.setattr("index.embed.load_int8", unavailable)
     monkeypatch.setattr("index.embed.int8_available", lambda: True)
     with pytest.raises(ModelError, match="no onnx"):
         load_embedder(precision="int8")
