@@ -7,7 +7,8 @@ import sys
 import time
 from typing import Any
 
-from index.settings import STORE_SETTINGS, SettingError, describe, read_settings, store_location
+from index.errors import AppError
+from index.settings import STORE_SETTINGS, describe, read_settings, store_location
 
 USAGE_EXAMPLES = """examples:
   python -m index add data/samples notes.md feed.jsonl
@@ -38,13 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from index.embed import ModelError
-    from index.store import StoreError
 
     try:
         settings = read_settings(STORE_SETTINGS)
         return COMMANDS[args.command](args, settings)
-    except (SettingError, StoreError, ModelError) as exc:
+    except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
 

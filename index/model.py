@@ -8,6 +8,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from index.errors import AppError
+
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # sha256 of upstream's model.safetensors (huggingface.co/sentence-transformers/all-MiniLM-L6-v2).
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
@@ -21,8 +23,10 @@ OFFLINE_ENV = {
 }
 
 
-class ModelError(RuntimeError):
+class ModelError(AppError, RuntimeError):
     """The embedding model is missing or is not the one we expect."""
+
+    code, status = "model_unavailable", 503
 
 
 def model_path() -> Path:

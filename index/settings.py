@@ -10,9 +10,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from index.errors import AppError
 
-class SettingError(ValueError):
+
+class SettingError(AppError, ValueError):
     """A setting has a value that cannot be used; the message names the key."""
+
+    code, status = "bad_setting", 500
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from index.errors import AppError
 from index.load import date_number
 from index.types import Article, Chunk
 
@@ -38,8 +39,10 @@ LOCK_FILE = ".qa-lock"  # in an embedded store's folder: who holds it (see `Fold
 _HELD: dict[str, weakref.ref[FolderLock]] = {}
 
 
-class StoreError(RuntimeError):
+class StoreError(AppError, RuntimeError):
     """The store can't be opened or reached; the message says which and why."""
+
+    code, status = "store_unavailable", 503
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,8 @@ def open_store(path: str | None = None, url: str | None = None, model: str = "")
 
 class StoreBusy(StoreError):
     """Another process has the embedded store folder open."""
+
+    code, status = "store_busy", 409
 
 
 class FolderLock:

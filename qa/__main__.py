@@ -8,7 +8,8 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from index.settings import SettingError, describe, read_settings, store_location
+from index.errors import AppError
+from index.settings import describe, read_settings, store_location
 from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
 from qa.types import Answer, Event
 
@@ -35,15 +36,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from index.embed import ModelError
-    from index.store import StoreError
-    from qa.errors import QAError
 
     try:
         settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
         generative = settings["QA_BACKEND"] != "extractive"
         result = show(ask(args, settings), live=generative and not args.json)
-    except (SettingError, StoreError, ModelError, QAError, ValueError) as exc:
+    except (AppError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2) if args.json

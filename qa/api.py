@@ -30,20 +30,15 @@ from starlette.datastructures import MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from index.store import StoreError
+from index.errors import AppError
 from qa.access import AccessControl, Origins, Policy, json_error
-from qa.errors import BadQuestion, Cancelled, EmptyStore, NotFound, QAError
-from qa.retrieve import FilterError, Filters
+from qa.retrieve import Filters
 from qa.service import Service
 from qa.settings import check_access
 from qa.types import Event
 
 log = logging.getLogger("qa.api")
 T = TypeVar("T")
-STATUS = {BadQuestion: (400, "bad_question"), FilterError: (400, "bad_filter"),
-          EmptyStore: (409, "empty_store"), NotFound: (404, "not_found"),
-          Cancelled: (499, "cancelled"),
-          StoreError: (503, "store_unavailable")}
 DOCS_ASSETS = "/docs-assets"
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -194,8 +189,9 @@ def sse(first: Event, rest: Iterator[Event]) -> Iterator[str]:
         for event in rest:
             yield _sse_block(event)
     except Exception as exc:  # the response has started: report in-band, never a stack trace
-        status, code, message = classify(exc)
-        yield f"event: error\ndata: {json.dumps({'code': code, 'message': message})}\n\n"
+        status, code, message = classify(exc)  # the API's one error shape, in-band
+        error = {"error": {"code": code, "message": message}}
+        yield f"event: error\ndata: {json.dumps(error, ensure_ascii=False)}\n\n"
 
 
 def _sse_block(event: Event) -> str:
@@ -206,9 +202,10 @@ def _sse_block(event: Event) -> str:
 
 
 def classify(exc: Exception) -> tuple[int, str, str]:
-    for kind, (status, code) in STATUS.items():
-        if isinstance(exc, kind):
-            return status, code, str(exc)
+    """(status, code, message) of any exception: an AppError says its own; anything else is a
+    500 whose details go to the log only."""
+    if isinstance(exc, AppError):
+        return exc.status, exc.code, str(exc)
     log.exception("unexpected error", exc_info=exc)
     return 500, "internal", "Something went wrong on the server; the error was logged"
 
@@ -226,9 +223,7 @@ def add_error_handlers(app: FastAPI) -> None:
         code = HTTP_CODES.get(exc.status_code, "error")
         return error(exc.status_code, code, str(exc.detail), getattr(exc, "headers", None))
 
-    @app.exception_handler(QAError)
-    @app.exception_handler(FilterError)
-    @app.exception_handler(StoreError)
+    @app.exception_handler(AppError)
     @app.exception_handler(Exception)
     async def known(request: Request, exc: Exception) -> JSONResponse:
         return error(*classify(exc))

@@ -71,8 +71,9 @@ class Client:
                     yield str(data["text"])
                 elif kind == "done":
                     yield Answer.from_dict(data)
-                elif kind == "error":
-                    raise ClientError(response.status_code, data["code"], data["message"])
+                elif kind == "error":  # {"error": {code, message}} (older servers: unwrapped)
+                    error = data.get("error", data)
+                    raise ClientError(response.status_code, error["code"], error["message"])
 
     def documents(self) -> list[dict[str, Any]]:
         return list(self._json("GET", "/api/documents")["documents"])

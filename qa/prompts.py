@@ -8,11 +8,15 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
+from index.errors import AppError
+
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
 
 
-class TemplateError(KeyError):
+class TemplateError(AppError, KeyError):
     """A template is missing, or a variable it names was not given."""
+
+    code, status = "bad_template", 500
 
     def __str__(self) -> str:
         return str(self.args[0])

@@ -21,6 +21,7 @@ from langchain_core.retrievers import BaseRetriever
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
 
 from index.embed import Embedder
+from index.errors import AppError
 from index.load import date_number
 from index.store import CHUNKS, Store, StoredArticle
 from qa.lexical import BM25
@@ -33,8 +34,10 @@ DENSE_WEIGHT = 0.25
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
-class FilterError(ValueError):
+class FilterError(AppError, ValueError):
     """A filter value that can't be used; the message says which and what is allowed."""
+
+    code, status = "bad_filter", 400
 
 
 @dataclass(frozen=True)

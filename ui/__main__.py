@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from index.settings import SettingError, describe, read_settings, store_location
-from qa.errors import QAError
+from index.errors import AppError
+from index.settings import describe, read_settings, store_location
 from qa.settings import ALL_SETTINGS, add_backend_flags, check_access, with_backend_flags
 
 
@@ -23,8 +23,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import uvicorn
 
-    from index.embed import ModelError
-    from index.store import StoreError
     from qa.service import Service
     from ui.server import create_app
 
@@ -32,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = check_access(with_backend_flags(read_settings(ALL_SETTINGS), args))
         service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
                                must_exist=False)
-    except (SettingError, StoreError, ModelError, QAError) as exc:
+    except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Serving on http://{args.host}:{args.port}  (chat /, embed /embed, API /docs)")

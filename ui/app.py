@@ -17,10 +17,10 @@ from typing import Any
 import gradio as gr
 
 from index.add import AddReport
+from index.errors import AppError
 from index.store import StoreError
 from qa.access import COOKIE, Policy
-from qa.errors import QAError
-from qa.retrieve import FilterError, Filters
+from qa.retrieve import Filters
 from qa.service import Service
 from qa.types import Answer, Event
 from ui.render import (
@@ -39,7 +39,7 @@ DESCRIPTION = ("Answers are made of sentences from the indexed articles; every o
 EXAMPLES = ["Who was killed at the fake roadblock?", "What did U.S. officials complain about?"]
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 Outputs = tuple[Any, ...]
-HUMAN_ERRORS = (QAError, FilterError, StoreError)  # shown to the asker as they are
+HUMAN_ERRORS = (AppError,)  # shown to the asker as they are
 EMBED_EVENTS = ("chat",)  # the events callable by name (Gradio's /call/NAME) on each page
 PAGE_EVENTS = ("chat", "upload")
 KEPT_TURNS = 20  # questions a conversation remembers (the service accepts up to 50)

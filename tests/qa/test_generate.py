@@ -291,3 +291,46 @@ def test_the_chat_and_the_api_show_tokens_while_the_model_writes(sample_service:
         token_seen = time.monotonic()
         rest = [line for line in lines if line]
     assert rest[-1].startswith("data: ") and token_seen < model.made[-1] - 0.5
+
+
+class Down(BaseChatModel):
+    """A chat model whose server refuses every connection, or (`after`) drops it mid-answer."""
+
+    after: int = 0
+
+    @property
+    def _llm_type(self) -> str:
+        return "down"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for _ in range(self.after):
+            yield ChatGenerationChunk(message=AIMessageChunk(content="Officials "))
+        raise ConnectionRefusedError("[Errno 111] Connection refused")
+
+
+def test_an_llm_server_that_is_down_is_a_502_not_a_500(sample_service: Service) -> None:
+    from fastapi.testclient import TestClient
+
+    from index.settings import read_settings
+    from qa.api import create_api
+    from qa.settings import ALL_SETTINGS
+
+    def api(model: Down) -> TestClient:
+        service = llm_service(sample_service, model, Backend("openai", "m", "http://x/v1"))
+        return TestClient(create_api(service, read_settings(ALL_SETTINGS, {})))
+
+    with api(Down()) as client:
+        for path in ("/api/ask", "/api/ask/stream"):  # before any event: a JSON error
+            response = client.post(path, json={"question": QUESTION})
+            assert response.status_code == 502, response.text
+            error = response.json()["error"]
+            assert error["code"] == "llm_unavailable" and "Connection refused" in error["message"]
+    with api(Down(after=2)) as client, \
+            client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as stream:
+        blocks = stream.read().decode().strip().split("\n\n")
+    kind, data = blocks[-1].split("\n", 1)
+    assert blocks[0].startswith("event: token") and kind == "event: error"
+    assert json.loads(data.removeprefix("data: ")) == {"error": error}  # the one error shape
