@@ -106,3 +106,12 @@ def test_a_long_run_of_punctuation_splits_in_linear_time(run: str) -> None:
     assert sentences(text) == ["Start.", run * 100_000 + "end"]
     prose = "Start. " + "Words. " * (len(text) // 7)  # as long, made of ordinary sentences
     assert slower(lambda: sentences(text), lambda: sentences(prose)) < 20  # was > 100x
+
+
+def test_a_title_line_is_not_glued_to_the_sentence_under_it() -> None:
+    text = "Library fire destroys archive\nThe fire was caused by a faulty heater. It spread."
+    assert [text[a:b] for a, b in split_sentences(text)] == [
+        "Library fire destroys archive", "The fire was caused by a faulty heater.", "It spread."]
+    wrapped = "Zapata and\nAvila were shot. The agent was killed\nin Mexico."
+    assert [wrapped[a:b] for a, b in split_sentences(wrapped)] == [
+        "Zapata and\nAvila were shot.", "The agent was killed\nin Mexico."]
