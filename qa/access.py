@@ -144,15 +144,18 @@ class Policy:
     max_body: int = 512 * 2**10
     upload_paths: tuple[str, ...] = (UPLOAD_PATH,)
     origins: Origins = field(default_factory=lambda: Origins(()))
+    public_paths: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any],
-                      upload_paths: tuple[str, ...] = (UPLOAD_PATH,)) -> Policy:
+    def from_settings(cls, settings: dict[str, Any], upload_paths: tuple[str, ...] = (),
+                      public_paths: tuple[str, ...] = ()) -> Policy:
+        """The policy of the settings; a UI adds its own upload paths (with the API's size
+        limit) and the paths anyone may fetch whatever QA_PAGES says."""
         return cls(Keys.of(settings["QA_API_KEYS"]), settings["QA_PAGES"] == "key",
                    RateLimiter(settings["QA_RATE_PER_MINUTE"], settings["QA_RATE_BURST"]),
                    settings["QA_MAX_UPLOAD_MB"] * 2**20, Keys.of(settings["QA_READ_KEYS"]),
-                   settings["QA_MAX_BODY_KB"] * 2**10, upload_paths,
-                   Origins(settings["QA_FRAME_ANCESTORS"]))
+                   settings["QA_MAX_BODY_KB"] * 2**10, (UPLOAD_PATH, *upload_paths),
+                   Origins(settings["QA_FRAME_ANCESTORS"]), public_paths)
 
     @property
     def keyed(self) -> bool:
@@ -185,37 +188,24 @@ class Policy:
         return any(path == p or path.endswith(p) for p in self.upload_paths)
 
 
-def login_checker(users: tuple[tuple[str, str], ...]) -> Callable[[str, str], bool]:
-    """Gradio's `auth` callable for QA_PAGES=login: every pair compared in constant time."""
-    known = [(_digest(name, "user"), _digest(password, "password")) for name, password in users]
-
-    def check(name: str, password: str) -> bool:
-        given = (_digest(name, "user"), _digest(password, "password"))
-        found = False
-        for user, secret in known:
-            found |= hmac.compare_digest(user, given[0]) & hmac.compare_digest(secret, given[1])
-        return found
-
-    return check
-
-
 def bearer(conn: HTTPConnection) -> str:
     scheme, _, key = conn.headers.get("authorization", "").partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
-def kind_of(path: str) -> str:
-    """"api", "script" (the public embed.js) or "page" (chat, embed, their Gradio calls, docs)."""
+def kind_of(path: str, public: tuple[str, ...] = ()) -> str:
+    """"api", "public" (a path the UI lists as open to all, e.g. its script) or "page" (every
+    other path: the pages, their framework's calls, the docs)."""
     if path == "/api" or path.startswith("/api/"):
         return "api"
-    return "script" if path == "/embed.js" else "page"
+    return "public" if path in public else "page"
 
 
 def limited(conn: HTTPConnection, method: str) -> bool:
     """Requests that cost work or guess a secret: the API, every POST to the pages (questions,
     uploads, the login form) and every `?key=`."""
     path = conn.url.path
-    return kind_of(path) == "api" or method in BODY_METHODS or "key" in conn.query_params
+    return path.startswith("/api/") or method in BODY_METHODS or "key" in conn.query_params
 
 
 class AccessControl:
@@ -241,8 +231,8 @@ class AccessControl:
 
     def refusal(self, conn: HTTPConnection, scope: Scope) -> Response | None:
         """The response that stops this request here, or None to let it through."""
-        path, method, kind, key = scope["path"], scope["method"], kind_of(scope["path"]), \
-            bearer(conn)
+        path, method, key = scope["path"], scope["method"], bearer(conn)
+        kind = kind_of(path, self.policy.public_paths)
         rights = self.policy.rights(key)  # checked once per request
         if limited(conn, method):
             wait = self.policy.limiter.take(identity(conn, key, bool(rights)))

@@ -1,4 +1,5 @@
-"""Gradio's own routes, closed where the chat does not need them (ASGI middleware).
+"""Gradio's own routes, closed where the chat does not need them (ASGI middleware), and the
+login check of Gradio's form (QA_PAGES=login).
 
 Gradio serves more than the chat uses, under `/` and `/embed/` alike. This guard, run after
 `qa.access` (keys, rate limits, body sizes), refuses in the API's error shape:
@@ -11,6 +12,9 @@ Gradio serves more than the chat uses, under `/` and `/embed/` alike. This guard
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -77,6 +81,24 @@ class GradioGuard:
         conn = HTTPConnection(scope)
         return self.policy.may_write(conn.headers.get("authorization", ""),
                                      conn.cookies.get(COOKIE, ""))
+
+
+def login_checker(users: tuple[tuple[str, str], ...]) -> Callable[[str, str], bool]:
+    """Gradio's `auth` callable for QA_PAGES=login: every pair compared in constant time."""
+    known = [(_digest(name, "user"), _digest(password, "password")) for name, password in users]
+
+    def check(name: str, password: str) -> bool:
+        given = (_digest(name, "user"), _digest(password, "password"))
+        found = False
+        for user, secret in known:
+            found |= hmac.compare_digest(user, given[0]) & hmac.compare_digest(secret, given[1])
+        return found
+
+    return check
+
+
+def _digest(text: str, purpose: str) -> bytes:
+    return hashlib.sha256(f"{purpose}:{text}".encode()).digest()
 
 
 def gradio_route(path: str) -> str | None:

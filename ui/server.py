@@ -13,12 +13,12 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from gradio.utils import get_upload_folder
 
-from qa.access import UPLOAD_PATH, Policy, login_checker
+from qa.access import Policy
 from qa.api import create_api
 from qa.service import Service
 from qa.settings import check_access
 from ui.app import EMBED_EVENTS, PAGE_EVENTS, Uploads, build_chat
-from ui.guard import GradioGuard
+from ui.guard import GradioGuard, login_checker
 
 STATIC = Path(__file__).parent / "static"
 # The embed tells the page that frames it that it loaded (embed.js shows a message otherwise).
@@ -32,7 +32,8 @@ BLOCKED = ["/etc", "/proc", "/sys"]
 
 
 def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
-    policy = Policy.from_settings(check_access(settings), (UPLOAD_PATH, "/gradio_api/upload"))
+    policy = Policy.from_settings(check_access(settings), upload_paths=("/gradio_api/upload",),
+                                  public_paths=("/embed.js",))
     upload_dir = Path(get_upload_folder())
     app = create_api(service, settings, policy,
                      [(GradioGuard, {"policy": policy, "upload_dir": upload_dir,

@@ -15,12 +15,13 @@ from index.add import add_paths
 from index.embed import MODEL_NAME
 from index.settings import SettingError, read_settings
 from index.store import open_store
-from qa.access import Keys, RateLimiter, login_checker
+from qa.access import Keys, RateLimiter
 from qa.api import create_api
 from qa.service import Service
 from qa.settings import ALL_SETTINGS, check_access
 from tests.conftest import SAMPLES, serve
 from tests.qa.test_api import assert_error
+from ui.guard import login_checker
 
 KEY, OTHER = "k-" + "a" * 30, "k-" + "b" * 30
 ASK = {"question": "Who was killed at the fake roadblock?"}
