@@ -30,7 +30,7 @@ from qa.prompts import load_template
 from qa.reader import Candidate, Reader, load_reader, sentence_features, short_answer
 from qa.types import Answer, Passage
 
-DENSE_WEIGHT = 0.5  # share of meaning vs words in a sentence's score
+MEANING_SHARE = 0.5  # share of meaning vs words in a sentence's score
 THRESHOLD = 0.45  # below this best score the articles are taken not to answer
 MARGIN = 0.08  # a second sentence joins the answer when it scores within this of the best
 MAX_SENTENCES = 2
@@ -163,7 +163,7 @@ def score_sentences(
     for sentence, similarity in zip(sentences, dense, strict=True):
         words = set(analyze(sentence.text))
         lexical = sum(w for t, w in terms.items() if t in words) / total
-        score = DENSE_WEIGHT * float(similarity) + (1 - DENSE_WEIGHT) * lexical
+        score = MEANING_SHARE * float(similarity) + (1 - MEANING_SHARE) * lexical
         scored.append(replace(sentence, score=round(score, 4)))
     return sorted(scored, key=lambda s: -s.score)
 

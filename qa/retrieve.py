@@ -30,7 +30,7 @@ from qa.types import Passage
 # Weight of the dense side in the score fusion (BM25 gets the rest). Chosen on covidqa questions
 # 200-499 only: 0.1-0.35 tie there, 0.25 is the middle; the reported sets (all of squad2, covidqa's
 # first 200 questions) were not used to choose it. docs/benchmarks.md, "Fusion", has the table.
-DENSE_WEIGHT = 0.25
+FUSION_DENSE_WEIGHT = 0.25  # the dense list's weight when fused with BM25
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
@@ -187,9 +187,9 @@ def dense_retriever(store: Store, embedder: Embedder, k: int, filters: Filters,
 def fuse(ranked: dict[str, list[Document]], k: int,
          weights: dict[str, float] | None = None) -> list[Passage]:
     """Convex combination of scores: each list's scores are divided by that list's best, weighted
-    (default: `DENSE_WEIGHT` for "dense", the rest for "lexical") and summed; a document missing
-    from a list gets that list's lowest score. The top `k` become passages."""
-    weights = weights or {"dense": DENSE_WEIGHT, "lexical": 1.0 - DENSE_WEIGHT}
+    (default: `FUSION_DENSE_WEIGHT` for "dense", the rest for "lexical") and summed; a document
+    missing from a list gets that list's lowest score. The top `k` become passages."""
+    weights = weights or {"dense": FUSION_DENSE_WEIGHT, "lexical": 1.0 - FUSION_DENSE_WEIGHT}
     parts = {name: _normalised(documents) for name, documents in ranked.items()}
     by_id = {key: doc for part in parts.values() for key, (doc, _) in part.items()}
     floors = {name: min((s for _, s in part.values()), default=0.0) for name, part in parts.items()}

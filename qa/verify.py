@@ -17,19 +17,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from index.embed import Embedder
 from index.sentences import split_sentences
 from qa.lexical import analyze
+from qa.prompts import load_template
 from qa.types import Checked, Citation, Passage
 
 SUPPORT_THRESHOLD = 0.65  # chosen by `python -m qa.calibrate`, see docs/verification.md
 LEXICAL_WEIGHT = 0.5
 _MARKER = re.compile(r"(?<!\s)\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # from a space run's start: linear
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-REFUSAL_START = "the articles don't say"
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,14 @@ def parse_claims(text: str) -> list[Claim]:
 
 
 def is_refusal(text: str) -> bool:
-    return text.strip().lower().replace("’", "'").startswith(REFUSAL_START)
+    """Whether a model's reply is the refusal that prompts/answer.txt asks for (its wording is
+    prompts/refusal.txt's first sentence, written nowhere else)."""
+    return text.strip().lower().replace("’", "'").startswith(refusal_start())
+
+
+@lru_cache(maxsize=1)
+def refusal_start() -> str:
+    return load_template("refusal").text.split(".", 1)[0].strip().lower().replace("’", "'")
 
 
 class Supports:
