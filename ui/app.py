@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html import escape
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,6 @@ from ui.render import (
     chat_text,
     inline_citations,
     md_safe,
-    md_text,
     searched_for,
     sources_html,
 )
@@ -87,7 +87,7 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
         scope, talk = gr.State(()), gr.State(Conversation())
         if not embed:
             gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
-        notice = gr.Markdown(elem_id="notice")
+        notice = gr.HTML(elem_id="notice")  # HTML built from escaped text: titles stay text
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 chat = gr.Chatbot(elem_id="chat", height=380 if embed else 520, label="Chat",
@@ -203,12 +203,14 @@ def on_load(service: Service, request: gr.Request) -> Outputs:
     try:
         documents = service.documents()
     except StoreError as exc:
-        return scoped, gr.skip(), f"**The articles can't be read right now:** {exc}"
+        return (scoped, gr.skip(),
+                f"<strong>The articles can't be read right now:</strong> {escape(str(exc))}")
     if not documents:
-        notice = "**No articles are indexed yet.** Add some under *Add articles*."
+        notice = ("<strong>No articles are indexed yet.</strong> Add some under "
+                  "<em>Add articles</em>.")
     elif scoped:
         titles = [a.title for a in documents if {a.doc_id, a.source} & set(scoped)]
-        notice = f"Answering from: {', '.join(map(md_text, titles)) or 'no matching article'}"
+        notice = f"Answering from: {escape(', '.join(titles)) or 'no matching article'}"
     else:
         notice = ""
     return scoped, choices(service), notice

@@ -365,3 +365,19 @@ def test_an_upload_stops_when_its_client_gives_up(tight_server: tuple[str, int])
                       transport=httpx.HTTPTransport(local_address="127.0.0.7")) as http:
         titles = [d["title"] for d in http.get("/api/documents").json()["documents"]]
         assert not any("otter" in t.lower() for t in titles)  # never half-stored
+
+
+# 7. Medium-low: an article that repeats a question never answers it.
+
+def test_an_article_echoing_a_question_does_not_answer_it(server: Server) -> None:
+    if server.mode != "open-keys":
+        pytest.skip("one mode is enough")
+    writer = {"Authorization": f"Bearer {WRITE}"}
+    echo = b"Notes\n\nWho was killed at the fake roadblock? Who was killed at the fake roadblock?\n"
+    with httpx.Client(base_url=server.url, timeout=60, headers=writer) as http:
+        added = http.post("/api/documents", files={"files": ("echo.txt", echo)})
+        assert added.status_code == 200 and added.json()["new"] == 1
+        answer = http.post("/api/ask", json={"question": "Who was killed at the fake roadblock?"})
+        body = answer.json()
+        assert "Zapata" in body["answer"]
+        assert all(c["source"] != "upload:echo.txt" for c in body["citations"])

@@ -246,3 +246,27 @@ def test_the_api_docs_render_with_no_network(browser: Any, app_url: str) -> None
     assert all(u.startswith(app_url) for u in requested), [u for u in requested
                                                            if not u.startswith(app_url)]
     page.close()
+
+
+def test_a_title_is_text_in_the_embed_notice(browser: Any, embedder: Any, tmp_path: Path) -> None:
+    """A title written as Markdown (an image) shows as its characters and loads nothing, for
+    every reader of `/embed?source=ID`."""
+    from index.embed import MODEL_NAME
+    from index.store import open_store
+
+    requested: list[str] = []
+    service = Service(open_store(str(tmp_path / "store"), None, MODEL_NAME), embedder)
+    with serve(create_app(service, read_settings(ALL_SETTINGS, {}))) as url:
+        title = f"![x]({url}/pixel.png) **Festival**"
+        text = f"---\ntitle: \"{title}\"\n---\nThe festival drew nine thousand visitors.\n"
+        assert service.add_uploads([("festival.md", text.encode())]).new == 1
+        doc_id = service.documents()[0].doc_id
+        page = browser.new_page()
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(f"{url}/embed?source={doc_id}")
+        notice = page.locator("#notice")
+        notice.get_by_text("Answering from:").wait_for(timeout=WAIT)
+        assert title in notice.inner_text()
+        assert notice.locator("img, strong").count() == 0
+        assert not any("pixel.png" in u for u in requested)
+        page.close()
