@@ -175,7 +175,8 @@ class Service:
 
 
 class Stoppable:
-    """An embedder that gives up between batches of texts once `stopped()` is true."""
+    """An embedder that gives up between batches of texts (and between token counts, which
+    chunking asks for) once `stopped()` is true."""
 
     def __init__(self, embedder: Embedder, stopped: Callable[[], bool], batch: int = 256) -> None:
         self.embedder, self.stopped, self.batch = embedder, stopped, batch
@@ -187,6 +188,11 @@ class Stoppable:
                 raise Cancelled("The upload was cancelled: its client went away")
             vectors += self.embedder.embed_documents(texts[start:start + self.batch])
         return vectors
+
+    def count_tokens(self, texts: list[str]) -> list[int]:  # chunking: minutes for a huge file
+        if self.stopped():
+            raise Cancelled("The upload was cancelled: its client went away")
+        return self.embedder.count_tokens(texts)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.embedder, name)
