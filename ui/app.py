@@ -111,22 +111,28 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
                 if not embed:  # the embed has no upload event at all, not just a hidden button
                     add_upload_panel(page, service, uploads, picked, notice)
 
-        def respond(text: str, conversation: Conversation, chosen: list[str] | None,
-                    low: str | None, high: str | None,
-                    scoped: tuple[str, ...]) -> Iterator[Outputs]:
-            filters = Filters(tuple(chosen or scoped), (low or "").strip(), (high or "").strip())
-            yield from stream_answer(service, text, conversation, filters, inline=embed)
-
-        ask_inputs = [question, talk, picked, date_from, date_to, scope]
-        ask_outputs = [chat, sources, searched, question, talk]
-        send.click(respond, ask_inputs, ask_outputs, api_name="chat")
-        question.submit(respond, ask_inputs, ask_outputs, api_visibility="private")
+        wire_questions(service, embed, send, question,
+                       [question, talk, picked, date_from, date_to, scope],
+                       [chat, sources, searched, question, talk])
 
         def load(request: gr.Request) -> Outputs:
             return on_load(service, request)
 
         page.load(load, None, [scope, picked, notice], api_visibility="private")
     return page
+
+
+def wire_questions(service: Service, embed: bool, send: Any, question: Any, inputs: list[Any],
+                   outputs: list[Any]) -> None:
+    """Asking (the button, named "chat" for API callers, and Enter) streams into the chat."""
+    def respond(text: str, conversation: Conversation, chosen: list[str] | None,
+                low: str | None, high: str | None,
+                scoped: tuple[str, ...]) -> Iterator[Outputs]:
+        filters = Filters(tuple(chosen or scoped), (low or "").strip(), (high or "").strip())
+        yield from stream_answer(service, text, conversation, filters, inline=embed)
+
+    send.click(respond, inputs, outputs, api_name="chat")
+    question.submit(respond, inputs, outputs, api_visibility="private")
 
 
 def add_upload_panel(page: gr.Blocks, service: Service, uploads: Uploads, picked: Any,
