@@ -139,8 +139,7 @@ def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
               response_class=StreamingResponse)
     def ask_stream(body: AskIn) -> StreamingResponse:
         events = service.stream(body.question, body.k, body.to_filters(), body.history)
-        first = next(events)  # bad input raises here, while a JSON error can still be sent
-        return StreamingResponse(sse(first, events), media_type="text/event-stream",
+        return StreamingResponse(sse(events), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
     @app.get("/api/documents", summary="The stored articles")
@@ -182,11 +181,10 @@ async def until_disconnected(request: Request, work: Callable[[Callable[[], bool
     return task.result()
 
 
-def sse(first: Event, rest: Iterator[Event]) -> Iterator[str]:
+def sse(events: Iterator[Event]) -> Iterator[str]:
     """Events as `event: KIND` / `data: JSON` blocks; an error mid-stream becomes an error event."""
     try:
-        yield _sse_block(first)
-        for event in rest:
+        for event in events:
             yield _sse_block(event)
     except Exception as exc:  # the response has started: report in-band, never a stack trace
         status, code, message = classify(exc)  # the API's one error shape, in-band

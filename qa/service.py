@@ -7,7 +7,6 @@ answers for any surface.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -18,7 +17,7 @@ from index.add import AddReport, add_loaded
 from index.embed import MODEL_NAME, Embedder, load_embedder
 from index.load import load_upload
 from index.store import Store, StoredArticle, open_store
-from qa.answer import answer
+from qa.answer import default_reader, read
 from qa.condense import standalone, user_turns
 from qa.embed_cache import CachedEmbeddings
 from qa.errors import BadQuestion, Cancelled, EmptyStore, NotFound
@@ -33,7 +32,7 @@ from qa.retrieve import (
     matching_articles,
     vector_store,
 )
-from qa.types import Answer, Checked, Event, Generator
+from qa.types import Answer, Checked, Event, Generator, Passage
 
 
 @dataclass
@@ -111,7 +110,8 @@ class Service:
                history: Sequence[Any] = ()) -> Iterator[Event]:
         """The answer as events: its text in `token`s, each `citation`, then `done`.
 
-        Bad input raises at the first `next()`, before any event."""
+        Bad input, an empty store or filters matching nothing raise here, before any event is
+        made: callers need not start the stream to find out."""
         question = check_question(question, self.max_question_chars)
         check_history(history, self.max_history_turns, self.max_question_chars)
         check_filters(filters)  # a bad date or source fails here, before any work
@@ -122,13 +122,20 @@ class Service:
         if filters != Filters() and not matching_articles(filters, self.documents()):
             raise FilterError(f"No stored article matches these filters ({describe(filters)}): "
                               "a source is an article's doc id, its path as listed, or its URL")
-        retriever = self.retriever(corpus, k or self.k, filters)
+        return self.events(question, history, corpus, k or self.k, filters)
+
+    def events(self, question: str, history: Sequence[Any], corpus: Corpus, k: int,
+               filters: Filters) -> Iterator[Event]:
+        """Answering, in order: the standalone query, its passages, the answer from them (the
+        extractive reader's, whole; or an LLM's, token by token, checked against them)."""
         if self.llm is None:
-            result = self.extractive(question, standalone(question, history), retriever, corpus)
-            yield from replay(result)
+            query = standalone(question, history)
+            passages = self.retriever(corpus, k, filters).invoke(query)
+            yield from emit(self.extractive(question, query, passages, corpus))
             return
         query = condense_with_llm(question, history, self.llm)
-        yield from generate(query, question, retriever.invoke(query), self.llm, self.sentences,
+        passages = self.retriever(corpus, k, filters).invoke(query)
+        yield from generate(query, question, passages, self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
 
     def retriever(self, corpus: Corpus, k: int, filters: Filters = Filters()) -> Any:
@@ -145,8 +152,9 @@ class Service:
                                                          filters, self._vectors)
             return self._retrievers[key]
 
-    def extractive(self, question: str, query: str, retriever: Any, corpus: Corpus) -> Answer:
-        result = answer(query, retriever, self.sentences, corpus.bm25.idf)
+    def extractive(self, question: str, query: str, passages: list[Passage],
+                   corpus: Corpus) -> Answer:
+        result = read(query, passages, self.sentences, corpus.bm25.idf, default_reader())
         sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
         return replace(result, question=question, query=query, sentences=sentences,
                        generator=Generator("extractive", MODEL_NAME))
@@ -198,10 +206,10 @@ class Stoppable:
         return getattr(self.embedder, name)
 
 
-def replay(result: Answer) -> Iterator[Event]:
-    """A finished answer as the events of a stream: its words, its citations, itself."""
-    for token in re.findall(r"\S+\s*", result.answer):
-        yield Event("token", token)
+def emit(result: Answer) -> Iterator[Event]:
+    """A finished answer as the events of a stream: its text as it is, its citations, itself."""
+    if result.answer:
+        yield Event("token", result.answer)
     for citation in result.citations:
         yield Event("citation", citation)
     yield Event("done", result)

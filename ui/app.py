@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
-from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -156,11 +155,10 @@ def stream_answer(service: Service, text: str, conversation: Conversation,
     `inline` puts the citations under the answer too (the embed)."""
     try:
         events = service.stream(text, filters=filters, history=list(conversation.questions))
-        first = next(events)
     except HUMAN_ERRORS as exc:
         raise gr.Error(str(exc)) from None
     try:
-        yield from _updates(conversation, text, chain([first], events), inline)
+        yield from _updates(conversation, text, events, inline)
     except HUMAN_ERRORS as exc:  # the store or the LLM went away mid-answer: say so, keep the chat
         raise gr.Error(str(exc)) from None
 

@@ -323,14 +323,15 @@ def test_an_llm_server_that_is_down_is_a_502_not_a_500(sample_service: Service) 
         return TestClient(create_api(service, read_settings(ALL_SETTINGS, {})))
 
     with api(Down()) as client:
-        for path in ("/api/ask", "/api/ask/stream"):  # before any event: a JSON error
-            response = client.post(path, json={"question": QUESTION})
-            assert response.status_code == 502, response.text
-            error = response.json()["error"]
-            assert error["code"] == "llm_unavailable" and "Connection refused" in error["message"]
-    with api(Down(after=2)) as client, \
-            client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as stream:
-        blocks = stream.read().decode().strip().split("\n\n")
-    kind, data = blocks[-1].split("\n", 1)
-    assert blocks[0].startswith("event: token") and kind == "event: error"
-    assert json.loads(data.removeprefix("data: ")) == {"error": error}  # the one error shape
+        response = client.post("/api/ask", json={"question": QUESTION})
+        assert response.status_code == 502, response.text
+        error = response.json()["error"]
+        assert error["code"] == "llm_unavailable" and "Connection refused" in error["message"]
+    for model, tokens in ((Down(), 0), (Down(after=2), 2)):  # in the stream: an error event
+        with api(model) as client, \
+                client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as stream:
+            blocks = stream.read().decode().strip().split("\n\n")
+        kinds = [b.split("\n", 1)[0] for b in blocks]
+        assert kinds == ["event: token"] * tokens + ["event: error"]
+        data = blocks[-1].split("\n", 1)[1].removeprefix("data: ")
+        assert json.loads(data) == {"error": error}  # the one error shape
