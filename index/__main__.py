@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from index.errors import AppError
-from index.settings import STORE_SETTINGS, describe, read_settings, store_location
+from index.settings import STORE_SETTINGS, StoreSettings, describe, read_settings, store_location
 
 USAGE_EXAMPLES = """examples:
   python -m index add data/samples notes.md feed.jsonl
@@ -48,20 +48,20 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _open(args: argparse.Namespace, settings: dict[str, Any]) -> Any:
+def _open(args: argparse.Namespace, settings: StoreSettings) -> Any:
     from index.embed import MODEL_NAME
     from index.store import open_store
 
     return open_store(*store_location(args.store, args.chroma_url, settings), MODEL_NAME)
 
 
-def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+def cmd_add(args: argparse.Namespace, settings: StoreSettings) -> int:
     from index.add import add_paths
     from index.embed import load_embedder
     from index.progress import count_articles, reporter
 
     store = _open(args, settings)
-    embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
+    embedder = load_embedder(settings.embed_batch, precision=settings.embed_precision)
     started = time.perf_counter()
     progress = reporter(count_articles(args.paths), sys.stderr)
     try:
@@ -78,7 +78,7 @@ def cmd_add(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 1 if report.errors else 0
 
 
-def cmd_list(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+def cmd_list(args: argparse.Namespace, settings: StoreSettings) -> int:
     articles = _open(args, settings).list_articles()
     for a in articles:
         print(f"{a.doc_id}\t{a.chunks} chunks\t{a.date or '-'}\t{a.title}\t{a.source}")
@@ -86,7 +86,7 @@ def cmd_list(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 0
 
 
-def cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+def cmd_remove(args: argparse.Namespace, settings: StoreSettings) -> int:
     if _open(args, settings).remove(args.doc_id):
         print(f"removed {args.doc_id}")
         return 0
@@ -95,7 +95,7 @@ def cmd_remove(args: argparse.Namespace, settings: dict[str, Any]) -> int:
     return 1
 
 
-def cmd_stats(args: argparse.Namespace, settings: dict[str, Any]) -> int:
+def cmd_stats(args: argparse.Namespace, settings: StoreSettings) -> int:
     from index.store import folder_size
 
     store = _open(args, settings)

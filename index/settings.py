@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, TypeVar
 
 from index.errors import AppError
 
@@ -19,25 +19,10 @@ class SettingError(AppError, ValueError):
     code, status = "bad_setting", 500
 
 
-@dataclass(frozen=True)
-class Setting:
-    """One environment setting: its key, type, default and a line of help."""
-
-    key: str
-    cast: Callable[[str], Any]
-    default: Any
-    help: str
-    secret: bool = False  # keys and passwords: never repeated in an error message
-
-    def read(self, environ: Mapping[str, str]) -> Any:
-        raw = environ.get(self.key)
-        if raw is None or raw.strip() == "":
-            return self.default
-        try:
-            return self.cast(raw.strip())
-        except ValueError as exc:
-            shown = self.key if self.secret else f"{self.key}={raw!r}"
-            raise SettingError(f"Setting {shown} is invalid: {exc}") from None
+def setting(cast: Callable[[str], Any], default: Any, help: str, secret: bool = False) -> Any:
+    """A field of a settings class: read once from `QA_<NAME>` by `cast`, with its default and a
+    line of help; a `secret` value (a key, a password) is never repeated in an error."""
+    return field(default=default, metadata={"cast": cast, "help": help, "secret": secret})
 
 
 def positive_int(raw: str) -> int:
@@ -47,43 +32,66 @@ def positive_int(raw: str) -> int:
     return value
 
 
-def chroma_url(raw: str) -> str:
+def parse_url(raw: str) -> str:
     if not raw.startswith(("http://", "https://")):
         raise ValueError("expected a URL such as http://127.0.0.1:8000")
     return raw.rstrip("/")
 
 
-def precision(raw: str) -> str:
+def parse_precision(raw: str) -> str:
     if raw not in ("auto", "fp32", "bf16", "int8"):
         raise ValueError("expected auto, fp32, bf16 or int8")
     return raw
 
 
-STORE_SETTINGS = (
-    Setting("QA_STORE", str, "./store", "Folder of the embedded Chroma store."),
-    Setting("QA_CHROMA_URL", chroma_url, None, "URL of a Chroma server; overrides QA_STORE."),
-    Setting("QA_EMBED_BATCH", positive_int, 64, "Chunks embedded per model call."),
-    Setting("QA_EMBED_PRECISION", precision, "auto",
-            "Embedding arithmetic: fp32, bf16, int8 (ONNX), or auto (int8 if onnx is installed)."),
-)
+@dataclass(frozen=True)
+class StoreSettings:
+    """The settings of indexing and the store (qa.settings.Settings adds answering and serving)."""
+
+    store: str = setting(str, "./store", "Folder of the embedded Chroma store.")
+    chroma_url: str | None = setting(parse_url, None,
+                                     "URL of a Chroma server; overrides QA_STORE.")
+    embed_batch: int = setting(positive_int, 64, "Chunks embedded per model call.")
+    embed_precision: str = setting(
+        parse_precision, "auto",
+        "Embedding arithmetic: fp32, bf16, int8 (ONNX), or auto (int8 if onnx is installed).")
 
 
-def read_settings(
-    settings: tuple[Setting, ...], environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
-    """Read every setting once; raise SettingError naming the first bad key."""
+STORE_SETTINGS = StoreSettings
+S = TypeVar("S", bound=StoreSettings)
+
+
+def key_of(item: Field[Any]) -> str:
+    return f"QA_{item.name.upper()}"
+
+
+def read_settings(declared: type[S], environ: Mapping[str, str] | None = None) -> S:
+    """Every setting of `declared` read once from the environment, typed; SettingError naming
+    the first bad key."""
     env = os.environ if environ is None else environ
-    return {s.key: s.read(env) for s in settings}
+    return declared(**{item.name: _read(item, env) for item in fields(declared)})
+
+
+def _read(item: Field[Any], environ: Mapping[str, str]) -> Any:
+    key, raw = key_of(item), environ.get(key_of(item))
+    if raw is None or raw.strip() == "":
+        return item.default
+    try:
+        return item.metadata["cast"](raw.strip())
+    except ValueError as exc:
+        shown = key if item.metadata["secret"] else f"{key}={raw!r}"
+        raise SettingError(f"Setting {shown} is invalid: {exc}") from None
 
 
 def store_location(
-    store_flag: str | None, url_flag: str | None, settings: Mapping[str, Any]
+    store_flag: str | None, url_flag: str | None, settings: StoreSettings
 ) -> tuple[str, str | None]:
     """(folder, server url or None): flags beat settings, and --store beats QA_CHROMA_URL."""
-    url = url_flag or (None if store_flag else settings["QA_CHROMA_URL"])
-    return store_flag or settings["QA_STORE"], url
+    url = url_flag or (None if store_flag else settings.chroma_url)
+    return store_flag or settings.store, url
 
 
-def describe(settings: tuple[Setting, ...]) -> str:
+def describe(declared: type[StoreSettings]) -> str:
     """A plain-text table of the settings, for --help and the README."""
-    return "\n".join(f"{s.key:<18} default {s.default!r:<12} {s.help}" for s in settings)
+    return "\n".join(f"{key_of(f):<18} default {f.default!r:<12} {f.metadata['help']}"
+                     for f in fields(declared))

@@ -9,8 +9,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from index.errors import AppError
-from index.settings import describe, read_settings, store_location
-from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
+from index.settings import describe, store_location
+from qa.settings import ALL_SETTINGS, Settings, add_backend_flags
+from qa.settings import load as load_settings
 from qa.types import Answer, Event
 
 
@@ -38,8 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     try:
-        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
-        generative = settings["QA_BACKEND"] != "extractive"
+        settings = load_settings(args=args)
+        generative = settings.backend != "extractive"
         result = show(ask(args, settings), live=generative and not args.json)
     except (AppError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -49,11 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def ask(args: argparse.Namespace, settings: dict[str, Any]) -> Iterator[Event]:
+def ask(args: argparse.Namespace, settings: Settings) -> Iterator[Event]:
     from qa.retrieve import Filters
     from qa.service import Service, check_question
 
-    check_question(args.question, settings["QA_MAX_QUESTION_CHARS"])
+    check_question(args.question, settings.max_question_chars)
     filters = Filters(tuple(args.source), args.date_from, args.date_to)
     filters.bounds()
     if args.k is not None and args.k <= 0:

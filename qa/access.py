@@ -26,12 +26,13 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from qa.settings import Settings
 
 COOKIE = "qa_page_key"
 UPLOAD_PATH = "/api/documents"
@@ -147,15 +148,15 @@ class Policy:
     public_paths: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any], upload_paths: tuple[str, ...] = (),
+    def from_settings(cls, settings: Settings, upload_paths: tuple[str, ...] = (),
                       public_paths: tuple[str, ...] = ()) -> Policy:
         """The policy of the settings; a UI adds its own upload paths (with the API's size
         limit) and the paths anyone may fetch whatever QA_PAGES says."""
-        return cls(Keys.of(settings["QA_API_KEYS"]), settings["QA_PAGES"] == "key",
-                   RateLimiter(settings["QA_RATE_PER_MINUTE"], settings["QA_RATE_BURST"]),
-                   settings["QA_MAX_UPLOAD_MB"] * 2**20, Keys.of(settings["QA_READ_KEYS"]),
-                   settings["QA_MAX_BODY_KB"] * 2**10, (UPLOAD_PATH, *upload_paths),
-                   Origins(settings["QA_FRAME_ANCESTORS"]), public_paths)
+        return cls(Keys.of(settings.api_keys), settings.pages == "key",
+                   RateLimiter(settings.rate_per_minute, settings.rate_burst),
+                   settings.max_upload_mb * 2**20, Keys.of(settings.read_keys),
+                   settings.max_body_kb * 2**10, (UPLOAD_PATH, *upload_paths),
+                   Origins(settings.frame_ancestors), public_paths)
 
     @property
     def keyed(self) -> bool:

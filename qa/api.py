@@ -34,7 +34,7 @@ from index.errors import AppError
 from qa.access import AccessControl, Origins, Policy, json_error
 from qa.retrieve import Filters
 from qa.service import Service
-from qa.settings import check_access
+from qa.settings import Settings, check_access
 from qa.types import Event
 
 log = logging.getLogger("qa.api")
@@ -70,7 +70,7 @@ class AskIn(BaseModel):
 error = json_error
 
 
-def create_api(service: Service, settings: dict[str, Any], policy: Policy | None = None,
+def create_api(service: Service, settings: Settings, policy: Policy | None = None,
                inner: Sequence[tuple[Any, dict[str, Any]]] = ()) -> FastAPI:
     """The FastAPI app with the `/api/*` routes, the error shape, access control (keys, write
     rights, rate limits, body sizes, cross-site requests), CORS and the framing policy. `inner`
@@ -85,8 +85,8 @@ def create_api(service: Service, settings: dict[str, Any], policy: Policy | None
         app.add_middleware(middleware, **options)
     app.add_middleware(AccessControl, policy=policy)
     add_cors(app, policy.origins)  # before access control: preflights carry no key
-    add_security_headers(app, settings["QA_FRAME_ANCESTORS"])  # outermost: on every response
-    add_routes(app, service, settings["QA_MAX_UPLOAD_FILES"])
+    add_security_headers(app, settings.frame_ancestors)  # outermost: on every response
+    add_routes(app, service, settings.max_upload_files)
     add_fallback(app)
     return app
 

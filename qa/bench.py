@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     from index.embed import load_embedder
     from index.settings import read_settings
 
-    precision = read_settings(ALL_SETTINGS)["QA_EMBED_PRECISION"]
+    precision = read_settings(ALL_SETTINGS).embed_precision
     embedder = load_embedder(precision=precision)
     indexing = bench_indexing(args.docs, embedder, load_embedder(precision="fp32"), args.rounds)
     for name, pieces in pieces_per_word(args.docs, embedder).items():

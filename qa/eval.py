@@ -34,7 +34,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index.settings import read_settings
 from qa.metrics import (
     Outcome,
     answer_recall,
@@ -44,7 +43,8 @@ from qa.metrics import (
     ranking,
     summarize,
 )
-from qa.settings import ALL_SETTINGS, add_backend_flags, with_backend_flags
+from qa.settings import Settings, add_backend_flags
+from qa.settings import load as load_settings
 from qa.types import Answer, Passage
 
 PIPELINES = ("ours", "bm25", "naive", "before")
@@ -210,7 +210,7 @@ def naive_search(store: Any, question: str, k: int) -> list[Passage]:
             for d, s in found]
 
 
-def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: dict[str, Any],
+def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: Settings,
              k: int, names: Sequence[str] = PIPELINES,
              reader_k: int = 0, dump: Path | None = None) -> dict[str, dict[str, float | None]]:
     """Index, build the three pipelines, run every question through each."""
@@ -221,7 +221,7 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
     from qa.llm import chat_model
     from qa.service import Service, backend_from
 
-    embedder = load_embedder(settings["QA_EMBED_BATCH"], precision=settings["QA_EMBED_PRECISION"])
+    embedder = load_embedder(settings.embed_batch, precision=settings.embed_precision)
     store = open_store(store_dir, None, MODEL_NAME)
     report = add_paths([str(docs)], store, embedder)
     print(f"indexed: {report.summary()} ({embedder.precision} embeddings)", file=sys.stderr)
@@ -231,7 +231,7 @@ def evaluate(docs: Path, questions: list[Question], store_dir: str, settings: di
         tutorial = embedder if embedder.precision == "fp32" else load_embedder(precision="fp32")
         naive = index_naive(articles, tutorial, store.client)
     backend = backend_from(settings)
-    service = Service(store, embedder, k, settings["QA_MAX_QUESTION_CHARS"], backend,
+    service = Service(store, embedder, k, settings.max_question_chars, backend,
                       chat_model(backend))
     results = {name: run(ask, questions, name, dump)
                for name, ask in pipelines(service, naive, k).items() if name in names}
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
     from qa.errors import QAError
 
     try:
-        settings = with_backend_flags(read_settings(ALL_SETTINGS), args)
+        settings = load_settings(args=args)
         questions = read_questions(args.questions, args.limit)[args.offset:]
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             docs = args.docs

@@ -32,6 +32,7 @@ from qa.retrieve import (
     matching_articles,
     vector_store,
 )
+from qa.settings import Settings
 from qa.types import Answer, Checked, Event, Generator, Passage
 
 
@@ -56,7 +57,7 @@ class Service:
         self.sentences = CachedEmbeddings(self.embedder)
 
     @classmethod
-    def open(cls, path: str | None, url: str | None, settings: dict[str, Any],
+    def open(cls, path: str | None, url: str | None, settings: Settings,
              must_exist: bool = True) -> Service:
         """The service over the store at `path` (or the server at `url`); the server creates a
         missing folder (`must_exist=False`) so articles can be uploaded into it."""
@@ -66,10 +67,10 @@ class Service:
         backend = backend_from(settings)
         llm = chat_model(backend)
         store = open_store(path, url, MODEL_NAME)
-        return cls(store, load_embedder(settings["QA_EMBED_BATCH"],
-                                        precision=settings["QA_EMBED_PRECISION"]), settings["QA_K"],
-                   settings["QA_MAX_QUESTION_CHARS"], backend, llm,
-                   settings["QA_MAX_HISTORY_TURNS"])
+        return cls(store, load_embedder(settings.embed_batch,
+                                        precision=settings.embed_precision), settings.k,
+                   settings.max_question_chars, backend, llm,
+                   settings.max_history_turns)
 
     def corpus(self) -> Corpus:
         """The BM25 corpus, rebuilt whenever the stored articles have changed. One question
@@ -215,9 +216,9 @@ def emit(result: Answer) -> Iterator[Event]:
     yield Event("done", result)
 
 
-def backend_from(settings: dict[str, Any]) -> Backend:
-    return Backend(settings["QA_BACKEND"], settings["QA_MODEL"], settings["QA_BASE_URL"],
-                   settings["QA_LLM_API_KEY"], settings["QA_MAX_TOKENS"])
+def backend_from(settings: Settings) -> Backend:
+    return Backend(settings.backend, settings.model, settings.base_url,
+                   settings.llm_api_key, settings.max_tokens)
 
 
 def check_question(question: str, max_chars: int) -> str:

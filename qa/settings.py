@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
-from index.settings import STORE_SETTINGS, Setting, SettingError, positive_int
+from index.settings import SettingError, StoreSettings, positive_int, read_settings, setting
+from qa.llm import BACKENDS, MAX_ANSWER_TOKENS
 
-BACKEND_FLAGS = {"backend": "QA_BACKEND", "model": "QA_MODEL", "base_url": "QA_BASE_URL"}
+BACKEND_FLAGS = ("backend", "model", "base_url")  # flags that lay over the settings of that name
 
 
 def origins(raw: str) -> tuple[str, ...]:
@@ -19,7 +21,7 @@ def origins(raw: str) -> tuple[str, ...]:
     return values
 
 
-def api_keys(raw: str) -> tuple[str, ...]:
+def parse_keys(raw: str) -> tuple[str, ...]:
     """Comma-separated keys of at least 16 characters, without spaces."""
     keys = tuple(k.strip() for k in raw.split(",") if k.strip())
     if any(len(k) < 16 or any(c.isspace() for c in k) for k in keys):
@@ -47,7 +49,7 @@ def proxies(raw: str) -> tuple[str, ...]:
     return values
 
 
-def pages(raw: str) -> str:
+def parse_pages(raw: str) -> str:
     if raw not in ("open", "key", "login"):
         raise ValueError("expected open, key or login")
     return raw
@@ -60,79 +62,84 @@ def non_negative_int(raw: str) -> int:
     return value
 
 
-ANSWER_SETTINGS = (
-    Setting("QA_K", positive_int, 5, "Passages retrieved per question."),
-    Setting("QA_MAX_QUESTION_CHARS", positive_int, 2000, "Longest question accepted."),
-)
-def backend(raw: str) -> str:
-    from qa.llm import BACKENDS
-
+def parse_backend(raw: str) -> str:
     if raw not in BACKENDS:
         raise ValueError(f"expected one of {', '.join(BACKENDS)}")
     return raw
 
 
-LLM_SETTINGS = (
-    Setting("QA_BACKEND", backend, "extractive", "Answer generator: extractive, llamacpp, openai."),
-    Setting("QA_MODEL", str, "", "GGUF file (llamacpp) or model name (openai)."),
-    Setting("QA_BASE_URL", str, "", "OpenAI-compatible server URL, e.g. http://host:8000/v1."),
-    Setting("QA_LLM_API_KEY", str, "", "API key for the openai backend (never printed).",
-            secret=True),
-    Setting("QA_MAX_TOKENS", positive_int, 256, "Longest generated answer, in tokens."),
-)
-SERVE_SETTINGS = (
-    Setting("QA_FRAME_ANCESTORS", origins,
-            ("'self'", "http://localhost:*", "http://127.0.0.1:*"),
-            "Origins allowed to frame the pages (CSP frame-ancestors), e.g. https://wiki.corp."),
-    Setting("QA_MAX_UPLOAD_MB", positive_int, 20, "Largest upload request accepted, in MB."),
-    Setting("QA_MAX_UPLOAD_FILES", positive_int, 50, "Most files accepted in one upload."),
-    Setting("QA_CONCURRENCY", positive_int, 4, "Chat answers computed at once per page."),
-    Setting("QA_API_KEYS", api_keys, (),
-            "Comma-separated API keys; when set, /api/* needs `Authorization: Bearer KEY`.",
-            secret=True),
-    Setting("QA_READ_KEYS", api_keys, (),
-            "Comma-separated read-only keys (16+ characters): they open the pages and ask, list "
-            "and check health, but never add or remove articles. Give a wiki one of these.",
-            secret=True),
-    Setting("QA_PAGES", pages, "open",
-            "Who may open the chat and /embed: open, key (an API key, via ?key= once) or login."),
-    Setting("QA_PAGE_USERS", users, (), "NAME:PASSWORD pairs for QA_PAGES=login (comma-separated).",
-            secret=True),
-    Setting("QA_RATE_PER_MINUTE", non_negative_int, 60,
-            "Requests per minute per API key (or client address without one); 0 = no limit."),
-    Setting("QA_RATE_BURST", positive_int, 30, "Requests allowed at once before the rate applies."),
-    Setting("QA_MAX_BODY_KB", positive_int, 512,
-            "Largest request body accepted outside uploads (questions, chat calls), in KB."),
-    Setting("QA_MAX_HISTORY_TURNS", positive_int, 50,
-            "Most earlier turns a question may carry (each at most QA_MAX_QUESTION_CHARS long)."),
-    Setting("QA_TRUSTED_PROXIES", proxies, (),
-            "Addresses of reverse proxies whose X-Forwarded-For is believed (comma-separated IPs, "
-            "or * for any); none by default, so the client address is the connection's."),
-)
-ALL_SETTINGS = STORE_SETTINGS + ANSWER_SETTINGS + LLM_SETTINGS + SERVE_SETTINGS
+@dataclass(frozen=True)
+class Settings(StoreSettings):
+    """Every setting of the process, typed, each read once from `QA_<NAME>` (see `load`)."""
+
+    k: int = setting(positive_int, 5, "Passages retrieved per question.")
+    max_question_chars: int = setting(positive_int, 2000, "Longest question accepted.")
+    backend: str = setting(parse_backend, "extractive",
+                           "Answer generator: extractive, llamacpp, openai.")
+    model: str = setting(str, "", "GGUF file or a shipped model's name such as smollm2 "
+                         "(llamacpp), or a model name (openai).")
+    base_url: str = setting(str, "", "OpenAI-compatible server URL, e.g. http://host:8000/v1.")
+    llm_api_key: str = setting(str, "", "API key for the openai backend (never printed).",
+                               secret=True)
+    max_tokens: int = setting(positive_int, MAX_ANSWER_TOKENS,
+                              "Longest generated answer, in tokens.")
+    frame_ancestors: tuple[str, ...] = setting(
+        origins, ("'self'", "http://localhost:*", "http://127.0.0.1:*"),
+        "Origins allowed to frame the pages (CSP frame-ancestors), e.g. https://wiki.corp.")
+    max_upload_mb: int = setting(positive_int, 20, "Largest upload request accepted, in MB.")
+    max_upload_files: int = setting(positive_int, 50, "Most files accepted in one upload.")
+    concurrency: int = setting(positive_int, 4, "Chat answers computed at once per page.")
+    api_keys: tuple[str, ...] = setting(
+        parse_keys, (), "Comma-separated read-write API keys; when a key is set, /api/* needs "
+        "`Authorization: Bearer KEY`.", secret=True)
+    read_keys: tuple[str, ...] = setting(
+        parse_keys, (), "Comma-separated read-only keys (16+ characters): they open the pages "
+        "and ask, list and check health, but never add or remove articles. Give a wiki one.",
+        secret=True)
+    pages: str = setting(parse_pages, "open", "Who may open the chat and /embed: open, key (a "
+                         "key, via ?key= once) or login.")
+    page_users: tuple[tuple[str, str], ...] = setting(
+        users, (), "NAME:PASSWORD pairs for QA_PAGES=login (comma-separated).", secret=True)
+    rate_per_minute: int = setting(non_negative_int, 60, "Requests per minute per API key (or "
+                                   "client address without one); 0 = no limit.")
+    rate_burst: int = setting(positive_int, 30, "Requests allowed at once before the rate "
+                              "applies.")
+    max_body_kb: int = setting(positive_int, 512, "Largest request body accepted outside "
+                               "uploads (questions, chat calls), in KB.")
+    max_history_turns: int = setting(positive_int, 50, "Most earlier turns a question may "
+                                     "carry (each at most twice QA_MAX_QUESTION_CHARS long).")
+    trusted_proxies: tuple[str, ...] = setting(
+        proxies, (), "Addresses of reverse proxies whose X-Forwarded-For is believed "
+        "(comma-separated IPs, or * for any); none by default.")
 
 
-def check_access(settings: dict[str, Any]) -> dict[str, Any]:
+ALL_SETTINGS = Settings
+
+
+def load(environ: Mapping[str, str] | None = None, args: argparse.Namespace | None = None,
+         ) -> Settings:
+    """The process's settings: the environment, the backend flags that were given laid over it,
+    the access settings checked together. The one way the entry points build them."""
+    settings = read_settings(Settings, environ)
+    given = {name: getattr(args, name) for name in BACKEND_FLAGS
+             if args is not None and getattr(args, name, None) is not None}
+    return check_access(replace(settings, **given))
+
+
+def check_access(settings: Settings) -> Settings:
     """The settings, if the access settings fit together; SettingError naming the key if not."""
-    if settings["QA_PAGES"] == "key" and not (settings["QA_API_KEYS"] or settings["QA_READ_KEYS"]):
+    if settings.pages == "key" and not (settings.api_keys or settings.read_keys):
         raise SettingError("Setting QA_PAGES=key needs QA_API_KEYS or QA_READ_KEYS: the pages "
                            "take the same keys")
-    if settings["QA_PAGES"] == "login" and not settings["QA_PAGE_USERS"]:
+    if settings.pages == "login" and not settings.page_users:
         raise SettingError("Setting QA_PAGES=login needs QA_PAGE_USERS (NAME:PASSWORD pairs)")
     return settings
 
 
 def add_backend_flags(parser: argparse.ArgumentParser) -> None:
     """--backend, --model and --base-url: the same three flags on every command that answers."""
-    parser.add_argument("--backend", choices=("extractive", "llamacpp", "openai"),
+    parser.add_argument("--backend", choices=BACKENDS,
                         help="answer generator (default: $QA_BACKEND or extractive)")
     parser.add_argument("--model", help="GGUF file for llamacpp, model name for openai "
                         "(default: $QA_MODEL)")
     parser.add_argument("--base-url", help="OpenAI-compatible server URL (default: $QA_BASE_URL)")
-
-
-def with_backend_flags(settings: dict[str, Any], args: argparse.Namespace) -> dict[str, Any]:
-    """The settings with the backend flags that were given laid over them."""
-    given = {key: getattr(args, flag) for flag, key in BACKEND_FLAGS.items()
-             if getattr(args, flag, None) is not None}
-    return {**settings, **given}

@@ -6,8 +6,9 @@ import argparse
 import sys
 
 from index.errors import AppError
-from index.settings import describe, read_settings, store_location
-from qa.settings import ALL_SETTINGS, add_backend_flags, check_access, with_backend_flags
+from index.settings import describe, store_location
+from qa.settings import ALL_SETTINGS, add_backend_flags
+from qa.settings import load as load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,18 +28,18 @@ def main(argv: list[str] | None = None) -> int:
     from ui.server import create_app
 
     try:
-        settings = check_access(with_backend_flags(read_settings(ALL_SETTINGS), args))
+        settings = load_settings(args=args)
         service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
                                must_exist=False)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"Serving on http://{args.host}:{args.port}  (chat /, embed /embed, API /docs)")
-    keyed = settings["QA_API_KEYS"] or settings["QA_READ_KEYS"]
+    keyed = settings.api_keys or settings.read_keys
     if args.host not in ("127.0.0.1", "localhost", "::1") and not keyed:
         print("warning: no QA_API_KEYS: anyone who reaches this address may add and remove "
               "articles", file=sys.stderr)
-    proxies = settings["QA_TRUSTED_PROXIES"]
+    proxies = settings.trusted_proxies
     uvicorn.run(create_app(service, settings), host=args.host, port=args.port,
                 log_level="warning", proxy_headers=bool(proxies),
                 forwarded_allow_ips=list(proxies) or None)

@@ -16,7 +16,7 @@ from gradio.utils import get_upload_folder
 from qa.access import Policy
 from qa.api import create_api
 from qa.service import Service
-from qa.settings import check_access
+from qa.settings import Settings, check_access
 from ui.app import EMBED_EVENTS, PAGE_EVENTS, Uploads, build_chat
 from ui.guard import GradioGuard, login_checker
 
@@ -31,7 +31,7 @@ READY = ("<script>(function () { if (window.parent === window) return; function 
 BLOCKED = ["/etc", "/proc", "/sys"]
 
 
-def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
+def create_app(service: Service, settings: Settings) -> FastAPI:
     policy = Policy.from_settings(check_access(settings), upload_paths=("/gradio_api/upload",),
                                   public_paths=("/embed.js",))
     upload_dir = Path(get_upload_folder())
@@ -39,7 +39,7 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
                      [(GradioGuard, {"policy": policy, "upload_dir": upload_dir,
                                      "api_names": {"": frozenset(PAGE_EVENTS),
                                                    "/embed": frozenset(EMBED_EVENTS)}})])
-    limit, upload_mb = settings["QA_CONCURRENCY"], settings["QA_MAX_UPLOAD_MB"]
+    limit, upload_mb = settings.concurrency, settings.max_upload_mb
     chat_css = (STATIC / "chat.css").read_text(encoding="utf-8")
     embed_css = chat_css + (STATIC / "embed.css").read_text(encoding="utf-8")
 
@@ -68,9 +68,9 @@ def create_app(service: Service, settings: dict[str, Any]) -> FastAPI:
     return app
 
 
-def login(settings: dict[str, Any]) -> dict[str, Any]:
+def login(settings: Settings) -> dict[str, Any]:
     """Gradio's login form on both pages when QA_PAGES=login (QA_PAGES=key is qa.access's)."""
-    if settings["QA_PAGES"] != "login":
+    if settings.pages != "login":
         return {}
-    return {"auth": login_checker(settings["QA_PAGE_USERS"]),
+    return {"auth": login_checker(settings.page_users),
             "auth_message": "Sign in to ask the articles"}

@@ -26,6 +26,6 @@ def test_bf16_embeddings_match_fp32(embedder) -> None:  # type: ignore[no-untype
 def test_precision_setting() -> None:
     assert resolve_precision("fp32") == "fp32" and resolve_precision("int8") == "int8"
     assert resolve_precision("auto") in ("fp32", "bf16", "int8")
-    assert read_settings(ALL_SETTINGS, {})["QA_EMBED_PRECISION"] == "auto"
+    assert read_settings(ALL_SETTINGS, {}).embed_precision == "auto"
     with pytest.raises(SettingError, match="QA_EMBED_PRECISION='fp16' is invalid"):
         read_settings(ALL_SETTINGS, {"QA_EMBED_PRECISION": "fp16"})

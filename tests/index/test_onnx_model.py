@@ -117,7 +117,7 @@ def test_a_changed_model_file_is_refused(exported: Path, tmp_path: Path) -> None
 
 
 def test_precision_setting_accepts_int8_and_names_the_key() -> None:
-    assert read_settings(ALL_SETTINGS, {"QA_EMBED_PRECISION": "int8"})["QA_EMBED_PRECISION"] == "int8"
+    assert read_settings(ALL_SETTINGS, {"QA_EMBED_PRECISION": "int8"}).embed_precision == "int8"
     with pytest.raises(SettingError, match=r"QA_EMBED_PRECISION='int4' is invalid: expected auto, "
                                            r"fp32, bf16 or int8"):
         read_settings(ALL_SETTINGS, {"QA_EMBED_PRECISION": "int4"})
