@@ -176,13 +176,11 @@ class Policy:
             return "write"
         return "read" if self.read_keys.accepts_cookie(cookie) else ""
 
-    def may_write(self, authorization: str, cookie: str) -> bool:
-        """Adding or removing articles: anyone when no key is set, else a read-write key (as a
-        Bearer header, or the page cookie made from one)."""
+    def may_write(self, key: str, cookie: str) -> bool:
+        """Adding or removing articles: anyone when no key is set, else a read-write key (the
+        Bearer key, or the page cookie made from one)."""
         if not self.keyed:
             return True
-        scheme, _, key = authorization.partition(" ")
-        key = key.strip() if scheme.lower() == "bearer" else ""
         return self.rights(key) == "write" or self.cookie_rights(cookie) == "write"
 
     def is_upload(self, path: str) -> bool:
@@ -190,7 +188,12 @@ class Policy:
 
 
 def bearer(conn: HTTPConnection) -> str:
-    scheme, _, key = conn.headers.get("authorization", "").partition(" ")
+    return bearer_key(conn.headers.get("authorization", ""))
+
+
+def bearer_key(authorization: str) -> str:
+    """The key of an `Authorization: Bearer KEY` header value; "" for any other."""
+    scheme, _, key = authorization.partition(" ")
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
@@ -205,8 +208,7 @@ def kind_of(path: str, public: tuple[str, ...] = ()) -> str:
 def limited(conn: HTTPConnection, method: str) -> bool:
     """Requests that cost work or guess a secret: the API, every POST to the pages (questions,
     uploads, the login form) and every `?key=`."""
-    path = conn.url.path
-    return path.startswith("/api/") or method in BODY_METHODS or "key" in conn.query_params
+    return kind_of(conn.url.path) == "api" or method in BODY_METHODS or "key" in conn.query_params
 
 
 class AccessControl:
@@ -251,7 +253,7 @@ class AccessControl:
     def api_refusal(self, path: str, method: str, key: str, rights: str) -> Response | None:
         if self.policy.keyed and not rights:
             return json_error(401, "unauthorized", missing_key_message(key), _challenge())
-        if writes(path, method) and not self.policy.may_write(f"Bearer {key}", ""):
+        if writes(path, method) and not self.policy.may_write(key, ""):
             return json_error(403, "forbidden", "This key may only read: adding or removing "
                               "articles needs a key from QA_API_KEYS")
         return None

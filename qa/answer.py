@@ -5,12 +5,12 @@ reader (`qa.reader`): a calibrated probability that it answers the question. The
 close runner-up) form the answer, each followed by its citation marker, with the short answer
 inside it. Three outcomes, each with a `reason`: "answered"; "partial" (likely enough to show,
 with the caveat that the articles may only partly answer); "not_found" (no sentence is likely
-enough: it refuses). It does not retrieve; the retriever is passed in.
+enough: it refuses). `read` answers from passages handed in; `answer` retrieves them first.
 
     result = answer(question, retriever, embedder, corpus.bm25.idf, reader)
 
 `answer_heuristic` is the answerer before the reader (a fixed mix of cosine and word coverage), kept
-as the "before" pipeline of `python -m qa.eval` and as the LLM backends' gate.
+as the "before" pipeline of `python -m qa.eval`; the LLM backends' gate uses the reader too.
 """
 
 from __future__ import annotations

@@ -129,13 +129,12 @@ class Service:
                filters: Filters) -> Iterator[Event]:
         """Answering, in order: the standalone query, its passages, the answer from them (the
         extractive reader's, whole; or an LLM's, token by token, checked against them)."""
+        query = standalone(question, history) if self.llm is None else \
+            condense_with_llm(question, history, self.llm)
+        passages = self.retriever(corpus, k, filters).invoke(query)
         if self.llm is None:
-            query = standalone(question, history)
-            passages = self.retriever(corpus, k, filters).invoke(query)
             yield from emit(self.extractive(question, query, passages, corpus))
             return
-        query = condense_with_llm(question, history, self.llm)
-        passages = self.retriever(corpus, k, filters).invoke(query)
         yield from generate(query, question, passages, self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
 
@@ -193,15 +192,17 @@ class Stoppable:
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         vectors: list[list[float]] = []
         for start in range(0, len(texts), self.batch):
-            if self.stopped():
-                raise Cancelled("The upload was cancelled: its client went away")
+            self.check()
             vectors += self.embedder.embed_documents(texts[start:start + self.batch])
         return vectors
 
     def count_tokens(self, texts: list[str]) -> list[int]:  # chunking: minutes for a huge file
+        self.check()
+        return self.embedder.count_tokens(texts)
+
+    def check(self) -> None:
         if self.stopped():
             raise Cancelled("The upload was cancelled: its client went away")
-        return self.embedder.count_tokens(texts)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.embedder, name)

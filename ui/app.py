@@ -19,7 +19,7 @@ import gradio as gr
 from index.add import AddReport
 from index.errors import AppError
 from index.store import StoreError
-from qa.access import COOKIE, Policy
+from qa.access import COOKIE, Policy, bearer_key
 from qa.retrieve import Filters
 from qa.service import Service
 from qa.types import Answer, Event
@@ -39,8 +39,9 @@ EXAMPLES = ["Who was killed at the fake roadblock?", "What did U.S. officials co
 FILE_TYPES = [".txt", ".md", ".html", ".htm", ".jsonl"]
 Outputs = tuple[Any, ...]
 HUMAN_ERRORS = (AppError,)  # shown to the asker as they are
-EMBED_EVENTS = ("chat",)  # the events callable by name (Gradio's /call/NAME) on each page
-PAGE_EVENTS = ("chat", "upload")
+CHAT_EVENT, UPLOAD_EVENT = "chat", "upload"  # events callable by name (Gradio's /call/NAME)
+EMBED_EVENTS = (CHAT_EVENT,)  # the embed has no upload event
+PAGE_EVENTS = (CHAT_EVENT, UPLOAD_EVENT)
 KEPT_TURNS = 20  # questions a conversation remembers (the service accepts up to 50)
 
 
@@ -57,7 +58,8 @@ class Uploads:
             raise gr.Error("Choose one or more files first (.txt, .md, .html, .jsonl)")
         headers = request.headers if request is not None else {}
         cookies = getattr(request, "cookies", None) or {}
-        if not self.policy.may_write(headers.get("authorization", ""), cookies.get(COOKIE, "")):
+        key = bearer_key(headers.get("authorization", ""))
+        if not self.policy.may_write(key, cookies.get(COOKIE, "")):
             raise gr.Error("Adding articles needs a read-write key: open this page once as "
                            "?key=YOUR_KEY")
         files = [Path(p).resolve() for p in paths]
@@ -130,7 +132,7 @@ def wire_questions(service: Service, embed: bool, send: Any, question: Any, inpu
         filters = Filters(tuple(chosen or scoped), (low or "").strip(), (high or "").strip())
         yield from stream_answer(service, text, conversation, filters, inline=embed)
 
-    send.click(respond, inputs, outputs, api_name="chat")
+    send.click(respond, inputs, outputs, api_name=CHAT_EVENT)
     question.submit(respond, inputs, outputs, api_visibility="private")
 
 
@@ -146,7 +148,7 @@ def add_upload_panel(page: gr.Blocks, service: Service, uploads: Uploads, picked
               progress: gr.Progress = gr.Progress()) -> Outputs:
         return index_files(service, uploads.check(request, paths or []), progress)
 
-    upload.click(index, [files], [upload_status, picked, files, notice], api_name="upload")
+    upload.click(index, [files], [upload_status, picked, files, notice], api_name=UPLOAD_EVENT)
 
 
 def stream_answer(service: Service, text: str, conversation: Conversation,

@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.access import COOKIE, Policy, json_error
+from qa.access import COOKIE, Policy, bearer, json_error
 
 API = "/gradio_api/"
 UNUSED = ("proxy=", "file/", "component_server", "process_recording", "vibe-edit",
@@ -79,8 +79,7 @@ class GradioGuard:
 
     def may_write(self, scope: Scope) -> bool:
         conn = HTTPConnection(scope)
-        return self.policy.may_write(conn.headers.get("authorization", ""),
-                                     conn.cookies.get(COOKIE, ""))
+        return self.policy.may_write(bearer(conn), conn.cookies.get(COOKIE, ""))
 
 
 def login_checker(users: tuple[tuple[str, str], ...]) -> Callable[[str, str], bool]:
