@@ -10,7 +10,8 @@ Support of a sentence by a passage is measured, not asked of the model: the shar
 content words (stemmed; numbers included) found in the passage, and the best cosine similarity
 (MiniLM) between the sentence and one of the passage's sentences, averaged. A number in the sentence
 that the passage doesn't contain vetoes support. The threshold was chosen on ../shared/eval data
-by `python -m qa.calibrate` (see docs/verification.md). Citation quotes are exact passage sentences.
+by `python -m qa.measuring.calibrate` (see docs/verification.md). Citation quotes are exact passage
+sentences.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from qa.lexical import analyze
 from qa.prompts import load_template
 from qa.types import Checked, Citation, Passage
 
-SUPPORT_THRESHOLD = 0.65  # chosen by `python -m qa.calibrate`, see docs/verification.md
+SUPPORT_THRESHOLD = 0.65  # chosen by `python -m qa.measuring.calibrate`, see docs/verification.md
 LEXICAL_WEIGHT = 0.5
 _MARKER = re.compile(r"(?<!\s)\s*\[(\d+(?:\s*[,;]\s*\d+)*)\]")  # from a space run's start: linear
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")

@@ -19,9 +19,9 @@ import pytest
 
 from index.__main__ import main as index_main
 from index.settings import read_settings
-from qa.__main__ import main as qa_main
-from qa.api import create_api
 from qa.service import Service
+from qa.serving.api import create_api
+from qa.serving.cli import main as qa_main
 from qa.settings import ALL_SETTINGS
 from tests.conftest import ROOT, SAMPLES, ChromaServer, free_port, serve, wait_until_up
 

@@ -19,9 +19,9 @@ import gradio as gr
 from index.add import AddReport
 from index.errors import AppError
 from index.store import StoreError
-from qa.access import COOKIE, Policy, bearer_key
 from qa.retrieve import Filters
 from qa.service import Service
+from qa.serving.access import COOKIE, Policy, bearer_key
 from qa.types import Answer, Event
 from ui.render import (
     EMPTY,

@@ -2,7 +2,7 @@
 login check of Gradio's form (QA_PAGES=login).
 
 Gradio serves more than the chat uses, under `/` and `/embed/` alike. This guard, run after
-`qa.access` (keys, rate limits, body sizes), refuses in the API's error shape:
+`qa.serving.access` (keys, rate limits, body sizes), refuses in the API's error shape:
 - `/gradio_api/file=...` for anything but a file inside Gradio's upload folder (no server file,
   no URL fetched on the caller's behalf), and `/gradio_api/proxy=`;
 - `POST /gradio_api/upload` without write rights (a read-write key, when keys are set);
@@ -21,7 +21,7 @@ from urllib.parse import unquote
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qa.access import COOKIE, Policy, bearer, json_error
+from qa.serving.access import COOKIE, Policy, bearer, json_error
 
 API = "/gradio_api/"
 UNUSED = ("proxy=", "file/", "component_server", "process_recording", "vibe-edit",

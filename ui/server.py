@@ -13,9 +13,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse
 from gradio.utils import get_upload_folder
 
-from qa.access import Policy
-from qa.api import create_api
 from qa.service import Service
+from qa.serving.access import Policy
+from qa.serving.api import create_api
 from qa.settings import Settings, check_access
 from ui.app import EMBED_EVENTS, PAGE_EVENTS, Uploads, build_chat
 from ui.guard import GradioGuard, login_checker
@@ -69,7 +69,8 @@ def create_app(service: Service, settings: Settings) -> FastAPI:
 
 
 def login(settings: Settings) -> dict[str, Any]:
-    """Gradio's login form on both pages when QA_PAGES=login (QA_PAGES=key is qa.access's)."""
+    """Gradio's login form on both pages when QA_PAGES=login (QA_PAGES=key is
+qa.serving.access's)."""
     if settings.pages != "login":
         return {}
     return {"auth": login_checker(settings.page_users),

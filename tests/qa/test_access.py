@@ -15,9 +15,9 @@ from index.add import add_paths
 from index.embed import MODEL_NAME
 from index.settings import SettingError, read_settings
 from index.store import open_store
-from qa.access import Keys, RateLimiter
-from qa.api import create_api
 from qa.service import Service
+from qa.serving.access import Keys, RateLimiter
+from qa.serving.api import create_api
 from qa.settings import ALL_SETTINGS, check_access
 from tests.conftest import SAMPLES, serve
 from tests.qa.test_api import assert_error

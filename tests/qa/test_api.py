@@ -14,9 +14,9 @@ from index.add import add_paths
 from index.embed import MODEL_NAME
 from index.settings import read_settings
 from index.store import open_store
-from qa.__main__ import main as qa_main
-from qa.api import create_api
 from qa.service import Service
+from qa.serving.api import create_api
+from qa.serving.cli import main as qa_main
 from qa.settings import ALL_SETTINGS
 from tests.conftest import SAMPLES
 

@@ -1,4 +1,4 @@
-"""A smoke run of `python -m qa.bench` on a few paragraphs and a small synthetic store."""
+"""A smoke run of `python -m qa.measuring.bench` on a few paragraphs and a small synthetic store."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from qa.bench import END, START, cpu_summary, main
-from qa.report import write_between
+from qa.measuring.bench import END, START, cpu_summary, main
+from qa.measuring.report import write_between
 from tests.conftest import SHARED
 
 pytestmark = pytest.mark.slow

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from index.__main__ import main as index_main
-from qa.__main__ import main as qa_main
+from qa.serving.cli import main as qa_main
 from tests.conftest import SAMPLES
 from tests.qa.test_answer import CITATION_KEYS
 
@@ -92,7 +92,7 @@ def test_missing_store_is_explained(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_the_text_output_names_the_short_answer_and_the_outcome() -> None:
-    from qa.__main__ import outcome_line
+    from qa.serving.cli import outcome_line
     from qa.types import Answer
 
     answered = Answer("Who?", "Zapata was shot. [1]", True, (), (), short="Zapata",

@@ -1,4 +1,4 @@
-"""The evaluation harness: metrics worked by hand, and a smoke run of `python -m qa.eval` on a slice
+"""The evaluation harness: metrics worked by hand, and a smoke run of `python -m qa.measuring.eval` on a slice
 of ../shared/eval/squad2-dev-500 (the full runs are documented commands, not tests)."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from qa.eval import main as eval_main
-from qa.metrics import Outcome, best_f1_em, ranking, summarize, token_f1
+from qa.measuring.eval import main as eval_main
+from qa.measuring.metrics import Outcome, best_f1_em, ranking, summarize
+from qa.metrics import token_f1
 from tests.conftest import SHARED
 
 SQUAD = SHARED / "eval" / "squad2-dev-500"
@@ -84,7 +85,7 @@ def test_eval_names_bad_arguments(tmp_path: Path, capsys: Any) -> None:
 
 
 def test_answer_recall_and_has_gold() -> None:
-    from qa.metrics import answer_recall, has_gold
+    from qa.measuring.metrics import answer_recall, has_gold
 
     assert answer_recall("It was the RNA interference system [1]", ["RNA interference pathway"]) \
         == pytest.approx(2 / 3)
@@ -93,7 +94,7 @@ def test_answer_recall_and_has_gold() -> None:
 
 
 def test_drop_gold_marks_the_sampled_questions_unanswerable(tmp_path: Path) -> None:
-    from qa.eval import Question, drop_gold
+    from qa.measuring.eval import Question, drop_gold
 
     docs = tmp_path / "docs.jsonl"
     docs.write_text("".join(json.dumps({"id": f"d{i}", "text": "x"}) + "\n" for i in range(4)))

@@ -18,8 +18,8 @@ from index.add import add_paths
 from index.embed import MODEL_NAME
 from index.settings import read_settings
 from index.store import open_store
-from qa.api import create_api
 from qa.service import Service
+from qa.serving.api import create_api
 from qa.settings import ALL_SETTINGS
 from tests.conftest import SAMPLES
 

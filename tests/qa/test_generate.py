@@ -15,10 +15,10 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 
-from qa.__main__ import main as qa_main
 from qa.llm import Backend, LLMError, chat_model
 from qa.prompts import load_template
 from qa.service import Service
+from qa.serving.cli import main as qa_main
 from qa.types import Answer
 from tests.conftest import ROOT, free_port, smollm2_path, wait_until_up
 
@@ -164,8 +164,8 @@ def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
     from fastapi.testclient import TestClient
 
     from index.settings import read_settings
-    from qa.api import create_api
     from qa.retrieve import Filters
+    from qa.serving.api import create_api
     from qa.settings import ALL_SETTINGS
     from ui.app import Conversation, stream_answer
     from ui.render import chat_text
@@ -271,8 +271,8 @@ def test_the_chat_and_the_api_show_tokens_while_the_model_writes(sample_service:
     from fastapi.testclient import TestClient
 
     from index.settings import read_settings
-    from qa.api import create_api
     from qa.retrieve import Filters
+    from qa.serving.api import create_api
     from qa.settings import ALL_SETTINGS
     from ui.app import Conversation, stream_answer
 
@@ -315,7 +315,7 @@ def test_an_llm_server_that_is_down_is_a_502_not_a_500(sample_service: Service) 
     from fastapi.testclient import TestClient
 
     from index.settings import read_settings
-    from qa.api import create_api
+    from qa.serving.api import create_api
     from qa.settings import ALL_SETTINGS
 
     def api(model: Down) -> TestClient:

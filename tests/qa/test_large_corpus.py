@@ -1,4 +1,4 @@
-"""qa.eval and qa.bench index corpora of any size: every Chroma write is cut into batches Chroma
+"""qa.measuring.eval and qa.measuring.bench index corpora of any size: every Chroma write is cut into batches Chroma
 accepts (an embedded store takes at most 5461 records a call). A fast fake embedder stands in for
 the model: these tests are about the writes, not the vectors."""
 
@@ -11,7 +11,7 @@ import pytest
 from index.add import add_loaded
 from index.store import batches, open_store
 from index.types import Article
-from qa.eval import index_naive
+from qa.measuring.eval import index_naive
 from tests.fakes import FakeEmbedder
 
 pytestmark = pytest.mark.slow

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from index.settings import read_settings
-from qa.api import create_api
-from qa.loadtest import END, START, main
+from qa.measuring.loadtest import END, START, main
 from qa.service import Service
+from qa.serving.api import create_api
 from qa.settings import ALL_SETTINGS
 from tests.conftest import serve
 

@@ -12,9 +12,9 @@ import httpx
 import pytest
 from starlette.datastructures import QueryParams
 
-from qa.access import Policy
 from qa.retrieve import Filters
 from qa.service import Service
+from qa.serving.access import Policy
 from tests.conftest import write
 from ui.app import Conversation, Uploads, index_files, on_load, stream_answer
 

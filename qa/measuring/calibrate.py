@@ -1,4 +1,5 @@
-"""`python -m qa.calibrate [--eval DIR]`: choose the citation-support threshold on real QA data.
+"""`python -m qa.measuring.calibrate [--eval DIR]`: choose the citation-support threshold on real
+QA data.
 
 From each answerable question of a set in the ../shared/eval format it builds claims the way an LLM
 writes them, "<question> <answer>", and scores them with `qa.verify.Supports`:
@@ -68,7 +69,7 @@ def score(embedder: Embedder, claim: str, text: str) -> tuple[float, bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.calibrate", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qa.measuring.calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--eval", action="append", type=Path,
                         help="eval set folders (default: squad2-dev-500 and covidqa)")

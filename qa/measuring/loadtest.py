@@ -1,4 +1,4 @@
-"""`python -m qa.loadtest [--store DIR | --url URL] [--clients 20] [--seconds 60]`
+"""`python -m qa.measuring.loadtest [--store DIR | --url URL] [--clients 20] [--seconds 60]`
 
 A bounded load test on loopback: `--clients` concurrent askers post questions to `/api/ask` for
 `--seconds`, each waiting for its answer before asking again. With `--store` it first starts the
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import httpx
 
-from qa.report import write_between
+from qa.measuring.report import write_between
 
 ROOT = Path(__file__).resolve().parent.parent
 START, END = "<!-- load:start -->", "<!-- load:end -->"
@@ -164,7 +164,7 @@ def table(report: LoadReport) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.loadtest", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qa.measuring.loadtest", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--store", help="start the app on this store for the test")

@@ -1,4 +1,4 @@
-"""`python -m qa.eval --docs DOCS.jsonl --questions QUESTIONS.jsonl [--k 10] [--json]`
+"""`python -m qa.measuring.eval --docs DOCS.jsonl --questions QUESTIONS.jsonl [--k 10] [--json]`
 
 Index the documents (into a temporary store, or `--store`), ask every question of our pipeline and,
 in the same run, of two baselines, and print their metrics side by side:
@@ -34,15 +34,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from qa.metrics import (
-    Outcome,
-    answer_recall,
-    best_f1_em,
-    has_gold,
-    normalize,
-    ranking,
-    summarize,
-)
+from qa.measuring.metrics import Outcome, answer_recall, best_f1_em, has_gold, ranking, summarize
+from qa.metrics import normalize
 from qa.settings import Settings, add_backend_flags
 from qa.settings import load as load_settings
 from qa.types import Answer, Passage
@@ -253,7 +246,7 @@ def render_table(results: dict[str, dict[str, float | None]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.eval", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qa.measuring.eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=Path, required=True, help="docs.jsonl (id, title, text)")
     parser.add_argument("--questions", type=Path, required=True, help="questions.jsonl")

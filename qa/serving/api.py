@@ -31,13 +31,13 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.errors import AppError
-from qa.access import AccessControl, Origins, Policy, json_error
 from qa.retrieve import Filters
 from qa.service import Service
+from qa.serving.access import AccessControl, Origins, Policy, json_error
 from qa.settings import Settings, check_access
 from qa.types import Event
 
-log = logging.getLogger("qa.api")
+log = logging.getLogger("qa.serving.api")
 T = TypeVar("T")
 DOCS_ASSETS = "/docs-assets"
 ALL_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
@@ -148,7 +148,7 @@ def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
 
     @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)")
     async def upload(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
-        # the body's size was checked before parsing (qa.access.BodyLimit)
+        # the body's size was checked before parsing (qa.serving.access.BodyLimit)
         if len(files) > max_files:
             raise HTTPException(413, f"{len(files)} files in one upload; the limit is {max_files}")
         named = [(f.filename or "upload", await f.read()) for f in files]
