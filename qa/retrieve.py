@@ -1,14 +1,17 @@
-"""Hybrid retrieval as LangChain runnables: dense (Chroma) and BM25, fused by their scores.
+"""Hybrid retrieval: dense (Chroma) and BM25, fused by their scores; `k` and filters per call.
 
-    retriever = hybrid_retriever(store, corpus, embedder, k=5, filters=Filters(date_from="2010"))
-    passages = retriever.invoke("who was killed at the roadblock?")
+    passages = search("who was killed at the roadblock?", corpus, vector_store(store, embedder),
+                      k=5, filters=Filters(date_from="2010"))
 
-It does not answer; `qa.answer` turns passages into an answer.
+Only the BM25 corpus (per store version) and the Chroma handle are worth keeping between
+questions; `search` builds nothing else. `hybrid_retriever` wraps the same call as a LangChain
+runnable. It does not answer; `qa.answer` turns passages into an answer.
 """
 
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -18,7 +21,7 @@ import numpy as np
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
-from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
+from langchain_core.runnables import Runnable, RunnableLambda
 
 from index.embed import Embedder
 from index.errors import AppError
@@ -32,6 +35,8 @@ from qa.types import Passage
 # first 200 questions) were not used to choose it. docs/benchmarks.md, "Fusion", has the table.
 FUSION_DENSE_WEIGHT = 0.25  # the dense list's weight when fused with BM25
 _DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+# the threads the dense searches run in (started as needed, shared by all questions)
+_DENSE_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dense")
 
 
 class FilterError(AppError, ValueError):
@@ -141,27 +146,22 @@ class LexicalRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[Document]:
-        allowed = None
-        if self.filters != Filters():
-            allowed = np.array([self.filters.allows(d.metadata) for d in self.corpus.documents])
-        hits = self.corpus.bm25.top(query, self.k, allowed)
-        return [scored(self.corpus.documents[i], score) for i, score in hits]
+        return lexical_hits(query, self.corpus, self.k, self.filters)
 
 
-class DenseRetriever(BaseRetriever):
-    """Chroma similarity search through langchain-chroma; each hit's cosine similarity is in
-    `metadata["score"]`."""
+def lexical_hits(query: str, corpus: Corpus, k: int, filters: Filters) -> list[Document]:
+    """BM25's top `k` chunks that `filters` lets through, each scored in `metadata["score"]`."""
+    allowed = None
+    if filters != Filters():
+        allowed = np.array([filters.allows(d.metadata) for d in corpus.documents])
+    return [scored(corpus.documents[i], score) for i, score in corpus.bm25.top(query, k, allowed)]
 
-    vectors: Any
-    k: int = 20
-    filters: Filters = Filters()
 
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[Document]:
-        found = self.vectors.similarity_search_with_score(query, k=self.k,
-                                                          filter=self.filters.where())
-        return [scored(doc, 1.0 - float(distance)) for doc, distance in found]
+def dense_hits(query: str, vectors: Any, k: int, filters: Filters) -> list[Document]:
+    """Chroma's `k` nearest chunks that `filters` lets through, each with its cosine similarity
+    in `metadata["score"]`; `vectors` is a `vector_store`."""
+    found = vectors.similarity_search_with_score(query, k=k, filter=filters.where())
+    return [scored(doc, 1.0 - float(distance)) for doc, distance in found]
 
 
 def scored(doc: Document, score: float) -> Document:
@@ -176,12 +176,6 @@ def vector_store(store: Store, embedder: Embedder) -> Any:
 
     return Chroma(client=store.client, collection_name=CHUNKS,
                   embedding_function=embedder)  # type: ignore[arg-type]
-
-
-def dense_retriever(store: Store, embedder: Embedder, k: int, filters: Filters,
-                    vectors: Any = None) -> BaseRetriever:
-    """Pass `vectors` (from `vector_store`) to reuse one wrapper across queries."""
-    return DenseRetriever(vectors=vectors or vector_store(store, embedder), k=k, filters=filters)
 
 
 def fuse(ranked: dict[str, list[Document]], k: int,
@@ -214,14 +208,21 @@ def to_passage(doc: Document, chunk_id: str, score: float) -> Passage:
                    int(meta["start"]), int(meta["end"]), round(score, 6))
 
 
+def search(query: str, corpus: Corpus, vectors: Any, k: int = 5,
+           filters: Filters = Filters()) -> list[Passage]:
+    """dense || BM25 -> score fusion -> the top `k` passages of one query. The two searches run
+    side by side (Chroma's in a worker thread), each `max(4k, 20)` deep."""
+    depth = max(4 * k, 20)
+    dense = _DENSE_WORKERS.submit(dense_hits, query, vectors, depth, filters)
+    lexical = lexical_hits(query, corpus, depth, filters)
+    return fuse({"dense": dense.result(), "lexical": lexical}, k)
+
+
 def hybrid_retriever(
     store: Store, corpus: Corpus, embedder: Embedder, k: int = 5, filters: Filters = Filters(),
     vectors: Any = None,
 ) -> Runnable[str, list[Passage]]:
-    """dense || BM25 -> score fusion -> top k passages, as one LCEL runnable."""
-    depth = max(4 * k, 20)
-    branches = RunnableParallel(
-        dense=dense_retriever(store, embedder, depth, filters, vectors),
-        lexical=LexicalRetriever(corpus=corpus, k=depth, filters=filters),
-    )
-    return branches | RunnableLambda(lambda ranked: fuse(ranked, k))
+    """`search` as a LangChain runnable with `k` and `filters` fixed (`vectors`, from
+    `vector_store`, reuses one Chroma wrapper)."""
+    vectors = vectors or vector_store(store, embedder)
+    return RunnableLambda(lambda query: search(query, corpus, vectors, k, filters))

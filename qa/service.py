@@ -27,9 +27,9 @@ from qa.retrieve import (
     Corpus,
     FilterError,
     Filters,
-    hybrid_retriever,
     load_corpus,
     matching_articles,
+    search,
     vector_store,
 )
 from qa.settings import Settings
@@ -50,7 +50,6 @@ class Service:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rebuild: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _vectors: Any = field(default=None, repr=False)
-    _retrievers: dict[Any, Any] = field(default_factory=dict, repr=False)
     sentences: CachedEmbeddings = field(init=False, repr=False)  # the answerer's embeddings
 
     def __post_init__(self) -> None:
@@ -98,7 +97,6 @@ class Service:
         corpus = load_corpus(self.store)
         with self._lock:
             self._corpus, self._corpus_version = corpus, version
-            self._retrievers.clear()
         return corpus
 
     def ask(self, question: str, k: int | None = None, filters: Filters = Filters(),
@@ -111,8 +109,10 @@ class Service:
                history: Sequence[Any] = ()) -> Iterator[Event]:
         """The answer as events: its text in `token`s, each `citation`, then `done`.
 
-        Bad input, an empty store or filters matching nothing raise here, before any event is
-        made: callers need not start the stream to find out."""
+        Answering, in order: check the input, condense the question into a standalone query,
+        retrieve its passages, answer from them. Bad input, an empty store or filters matching
+        nothing raise here, before any event is made: callers need not start the stream to find
+        out."""
         question = check_question(question, self.max_question_chars)
         check_history(history, self.max_history_turns, self.max_question_chars)
         check_filters(filters)  # a bad date or source fails here, before any work
@@ -120,37 +120,47 @@ class Service:
         if corpus.empty:
             raise EmptyStore("The store has no articles yet: "
                              "add some with `python -m index add PATH` or upload them")
-        if filters != Filters() and not matching_articles(filters, self.documents()):
+        query = self.condense(question, history)
+        passages = search(query, corpus, self.vectors(), k or self.k, filters)
+        if not passages and filters != Filters():  # only then: listing the articles costs
+            self.check_matches(filters)
+        return self.events(question, query, passages, corpus)
+
+    def condense(self, question: str, history: Sequence[Any]) -> str:
+        """The standalone query: the rule's, or the LLM's rewrite of a follow-up."""
+        if self.llm is None:
+            return standalone(question, history)
+        return condense_with_llm(question, history, self.llm)
+
+    def check_matches(self, filters: Filters) -> None:
+        """FilterError when `filters` let no stored article through (rather than a refusal that
+        reads as if the articles didn't answer)."""
+        if not matching_articles(filters, self.documents()):
             raise FilterError(f"No stored article matches these filters ({describe(filters)}): "
                               "a source is an article's doc id, its path as listed, or its URL")
-        return self.events(question, history, corpus, k or self.k, filters)
 
-    def events(self, question: str, history: Sequence[Any], corpus: Corpus, k: int,
-               filters: Filters) -> Iterator[Event]:
-        """Answering, in order: the standalone query, its passages, the answer from them (the
-        extractive reader's, whole; or an LLM's, token by token, checked against them)."""
-        query = standalone(question, history) if self.llm is None else \
-            condense_with_llm(question, history, self.llm)
-        passages = self.retriever(corpus, k, filters).invoke(query)
+    def events(self, question: str, query: str, passages: list[Passage],
+               corpus: Corpus) -> Iterator[Event]:
+        """The answer from the passages: the extractive reader's, whole; or an LLM's, token by
+        token, checked against them."""
         if self.llm is None:
             yield from emit(self.extractive(question, query, passages, corpus))
             return
         yield from generate(query, question, passages, self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
 
-    def retriever(self, corpus: Corpus, k: int, filters: Filters = Filters()) -> Any:
-        """The hybrid retriever for this corpus, k and filters, built once and reused (with one
-        Chroma wrapper for all); building one costs more than a query's retrieval."""
-        key = (id(corpus), k, filters)
+    def retrieve(self, query: str, k: int | None = None,
+                 filters: Filters = Filters()) -> list[Passage]:
+        """The top `k` passages for `query` (hybrid, filtered): `k` and filters per call."""
+        return search(query, self.corpus(), self.vectors(), k or self.k, filters)
+
+    def vectors(self) -> Any:
+        """The store's chunks as one langchain-chroma wrapper, made once (it asks Chroma for the
+        collection: more than a question's retrieval costs) and shared by every question."""
         with self._lock:
             if self._vectors is None:
                 self._vectors = vector_store(self.store, self.embedder)
-            if key not in self._retrievers:
-                if len(self._retrievers) >= 64:
-                    self._retrievers.clear()
-                self._retrievers[key] = hybrid_retriever(self.store, corpus, self.embedder, k,
-                                                         filters, self._vectors)
-            return self._retrievers[key]
+            return self._vectors
 
     def extractive(self, question: str, query: str, passages: list[Passage],
                    corpus: Corpus) -> Answer:

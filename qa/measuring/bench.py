@@ -182,8 +182,7 @@ def bench_queries(size: int, sentences: list[str], questions: list[str], embedde
         times = []
         for question in questions:
             start = time.perf_counter()
-            corpus = service.corpus()
-            service.retriever(corpus, 5).invoke(question)
+            service.retrieve(question, 5)
             times.append(time.perf_counter() - start)
         store_mb = folder_size(folder) / 2**20
     ms = np.array(times[1:]) * 1000

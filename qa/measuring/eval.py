@@ -143,10 +143,10 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
         return answer(q, RunnableLambda(naive_passages), naive_sentences, corpus.bm25.idf)
 
     before_sentences = CachedEmbeddings(service.embedder)
+    ours = RunnableLambda(lambda text: service.retrieve(text, k))
 
     def before(q: str) -> Answer:  # our retrieval, the answerer before the reader
-        return answer_heuristic(q, service.retriever(service.corpus(), k), before_sentences,
-                                corpus.bm25.idf)
+        return answer_heuristic(q, ours, before_sentences, corpus.bm25.idf)
 
     return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask,
             "before": before}
@@ -162,11 +162,10 @@ def reader_latency(service: Any, questions: Sequence[Question], k: int) -> dict[
     from qa.embed_cache import CachedEmbeddings
 
     corpus, reader = service.corpus(), default_reader()
-    retriever = service.retriever(corpus, k)
     sentences = CachedEmbeddings(service.embedder)
     times: dict[str, list[float]] = {"cold": [], "warm": []}
     for q in questions:
-        passages = retriever.invoke(q.question)
+        passages = service.retrieve(q.question, k)
         for label in ("cold", "warm"):
             start = time.perf_counter()
             read(q.question, passages, sentences, corpus.bm25.idf, reader)

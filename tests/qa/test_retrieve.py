@@ -101,3 +101,22 @@ def test_the_service_sees_an_article_rewritten_to_the_same_number_of_chunks(
     write(path, "# Note\n\nThe meeting is on Friday in Bergen.")
     add_paths([str(path)], store, fake_embedder)
     assert "Friday" in service.corpus().documents[0].page_content
+
+
+def test_k_and_filters_are_per_call_and_the_articles_are_listed_only_when_nothing_matched(
+    dated_store, fake_embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from qa.service import Service
+
+    service = Service(dated_store, fake_embedder)
+    question = "Which town did the storm hit?"
+    assert len(service.retrieve(question, 1)) == 1 and len(service.retrieve(question, 3)) == 3
+    assert {p.title for p in service.retrieve(question, 5, Filters(date_from="2011"))} == {"flood"}
+    listed: list[int] = []
+    real = Service.documents
+    monkeypatch.setattr(Service, "documents", lambda self: listed.append(1) or real(self))
+    service.ask(question, filters=Filters(date_from="2011"))
+    assert listed == []  # passages were found: no need to list every article
+    with pytest.raises(FilterError, match="No stored article matches"):
+        service.stream(question, filters=Filters(date_from="2030"))
+    assert listed == [1]
