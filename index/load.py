@@ -28,7 +28,9 @@ _DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "form", "no
 _BLOCK_TAGS = ("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li",
                "ul", "ol", "blockquote", "pre", "table", "tr", "figure", "figcaption", "dl", "dt",
                "dd", "hr")
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?(?:[T ].*)?$")
+ISO_DATE = r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?"  # YYYY[-MM[-DD]]: the one date form we read
+_DATE = re.compile(rf"^{ISO_DATE}(?:[T ].*)?$")  # as stored or given: a time may follow
+_DATE_ONLY = re.compile(rf"^{ISO_DATE}$")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 ARCHIVE_SUFFIXES = (".zip", ".gz", ".tgz", ".tar", ".bz2", ".xz", ".7z", ".rar", ".zst")
 # Archives by their first bytes: zip, gzip, xz, 7z, rar, zstd, bzip2, and tar at offset 257.
@@ -323,6 +325,11 @@ def normalize_date(raw: str) -> str:
     if not match:
         return raw.strip()
     return "-".join(part for part in match.groups() if part)
+
+
+def is_date(text: str) -> bool:
+    """True for exactly YYYY, YYYY-MM or YYYY-MM-DD (surrounding spaces aside), no time."""
+    return _DATE_ONLY.match(text.strip()) is not None
 
 
 def date_number(date: str, upper: bool = False) -> int | None:

@@ -25,7 +25,10 @@ PRONOUNS = frozenset("he she they it him her them his hers their theirs its this
 REFERRING = frozenset("he she they it him her them his hers their theirs its this these those "
                       "himself herself itself themselves".split())
 ELLIPSIS_WORDS = 5
-STOPWORDS = frozenset(
+# Words that never carry a follow-up's topic, so it never borrows them: function and question
+# words, pronouns and chat phrasing ("please tell", "say"). Not the BM25 stop list
+# (`qa.lexical.STOPWORDS`, an English function-word list that keeps "tell", "yes", "please").
+NON_TOPIC_WORDS = frozenset(
     "a an the of in on at to for from by with about into over after before and or but so then "
     "also is are was were be been being do does did has have had will would can could should may "
     "might must shall what who whom whose which when where why how whats who's it's that's "
@@ -95,7 +98,7 @@ def _elliptical(question: str, words: list[str]) -> bool:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1]
+    return [w for w in _WORD.findall(text) if w.lower() not in NON_TOPIC_WORDS and len(w) > 1]
 
 
 def _strip_opener(question: str) -> str:

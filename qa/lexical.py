@@ -14,6 +14,7 @@ from functools import lru_cache
 import numpy as np
 from scipy import sparse
 
+# The BM25 analyzer's stop list: English function words, left out of indexing and queries.
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before being
     below between both but by can could did do does doing down during each few for from further had

@@ -10,7 +10,6 @@ runnable. It does not answer; `qa.answer` turns passages into an answer.
 
 from __future__ import annotations
 
-import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
@@ -25,7 +24,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from index.embed import Embedder
 from index.errors import AppError
-from index.load import date_number
+from index.load import date_number, is_date
 from index.store import CHUNKS, Store, StoredArticle
 from qa.lexical import BM25
 from qa.types import Passage
@@ -34,7 +33,6 @@ from qa.types import Passage
 # 200-499 only: 0.1-0.35 tie there, 0.25 is the middle; the reported sets (all of squad2, covidqa's
 # first 200 questions) were not used to choose it. docs/benchmarks.md, "Fusion", has the table.
 FUSION_DENSE_WEIGHT = 0.25  # the dense list's weight when fused with BM25
-_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 # the threads the dense searches run in (started as needed, shared by all questions)
 _DENSE_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dense")
 
@@ -111,7 +109,7 @@ def matching_articles(filters: Filters, articles: list[StoredArticle]) -> list[S
 def _date_bound(value: str, name: str, low: bool) -> int | None:
     if not value:
         return None
-    number = date_number(value, upper=not low) if _DATE.match(value.strip()) else None
+    number = date_number(value, upper=not low) if is_date(value) else None
     if number is None:
         raise FilterError(f"{name} must look like YYYY, YYYY-MM or YYYY-MM-DD, got {value!r}")
     return number
