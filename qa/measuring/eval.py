@@ -244,7 +244,7 @@ def render_table(results: dict[str, dict[str, float | None]]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m qa.measuring.eval", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--docs", type=Path, required=True, help="docs.jsonl (id, title, text)")
@@ -264,6 +264,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pipelines", default=DEFAULT_PIPELINES,
                         help=f"comma-separated, of {', '.join(PIPELINES)}")
     add_backend_flags(parser)
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """The arguments, checked (a usage error exits), and the pipelines named."""
+    parser = build_parser()
     args = parser.parse_args(argv)
     for path in (args.docs, args.questions):
         if not path.is_file():
@@ -275,6 +281,11 @@ def main(argv: list[str] | None = None) -> int:
     names = [n.strip() for n in args.pipelines.split(",") if n.strip()]
     if not names or set(names) - set(PIPELINES):
         parser.error(f"--pipelines takes names of {', '.join(PIPELINES)}")
+    return args, names
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, names = parse_args(argv)
     from qa.errors import QAError
 
     try:
