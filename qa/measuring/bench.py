@@ -34,10 +34,10 @@ from qa.measuring.eval import NAIVE_CHUNK, NAIVE_OVERLAP, index_naive
 from qa.measuring.report import write_between
 from qa.settings import ALL_SETTINGS
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DOCS = ROOT.parent / "shared" / "eval" / "squad2-dev-500" / "docs.jsonl"
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 CHUNKS_PER_ARTICLE = 8
+ARTICLES_PER_WRITE = 1000  # synthetic articles per `Store.put_many` call
 # the instruction sets that decide how fast int8 and bf16 run: with VNNI an int8 multiply-add is
 # one instruction; with AVX2 alone it takes three, one of them saturating (onnxruntime's MLAS)
 ISA_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8")
@@ -138,7 +138,8 @@ def pieces_per_word(docs: Path, embedder: Any) -> dict[str, float]:
 
 
 def synthetic_store(size: int, sentences: list[str], folder: str, seed: int = 0) -> Any:
-    """A store of `size` chunks made of corpus sentences, with random unit vectors."""
+    """A store of `size` chunks made of corpus sentences, with random unit vectors, written
+    through the store's API (`Store.put_many`) as articles of `CHUNKS_PER_ARTICLE` chunks."""
     from index.embed import MODEL_NAME
     from index.store import open_store
 
@@ -146,23 +147,26 @@ def synthetic_store(size: int, sentences: list[str], folder: str, seed: int = 0)
     rng = random.Random(seed)
     vectors = np.random.default_rng(seed).standard_normal((size, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    step = min(store.client.get_max_batch_size(), 5000)
+    texts = [" ".join(rng.sample(sentences, 3)) for _ in range(size)]
+    step = ARTICLES_PER_WRITE * CHUNKS_PER_ARTICLE
     for lo in range(0, size, step):
-        ids = range(lo, min(size, lo + step))
-        texts = [" ".join(rng.sample(sentences, 3)) for _ in ids]
-        metas = [{"doc_id": f"syn-{i // CHUNKS_PER_ARTICLE}", "title": "", "source": "synthetic",
-                  "date": "", "start": 0, "end": len(t), "index": i % CHUNKS_PER_ARTICLE}
-                 for i, t in zip(ids, texts, strict=True)]
-        store.chunks.add(ids=[f"syn-{i}" for i in ids], embeddings=vectors[lo : lo + len(ids)],
-                         documents=texts, metadatas=metas)
-    firsts = range(0, size, CHUNKS_PER_ARTICLE)  # each article's first chunk
-    for lo in range(0, len(firsts), step):
-        batch = firsts[lo : lo + step]
-        store.articles.add(ids=[f"syn-{i // CHUNKS_PER_ARTICLE}" for i in batch],
-                           embeddings=[[0.0]] * len(batch), documents=[""] * len(batch),
-                           metadatas=[{"content_hash": "syn", "chunks": CHUNKS_PER_ARTICLE}
-                                      for _ in batch])
+        store.put_many([synthetic_article(first // CHUNKS_PER_ARTICLE,
+                                          texts[first : first + CHUNKS_PER_ARTICLE],
+                                          vectors[first : first + CHUNKS_PER_ARTICLE].tolist())
+                        for first in range(lo, min(size, lo + step), CHUNKS_PER_ARTICLE)])
     return store
+
+
+def synthetic_article(number: int, texts: list[str], vectors: list[list[float]]) -> Any:
+    """One synthetic article whose chunks are `texts` (joined by spaces), as `put_many` takes it."""
+    from index.types import Article, Chunk
+
+    doc_id, chunks, start = f"syn-{number}", [], 0
+    for index, text in enumerate(texts):
+        chunks.append(Chunk(f"{doc_id}-{index}", doc_id, index, start, start + len(text), text,
+                            text))
+        start += len(text) + 1
+    return Article(doc_id, "", " ".join(texts), "synthetic"), chunks, vectors, "syn"
 
 
 def bench_queries(size: int, sentences: list[str], questions: list[str], embedder: Any
@@ -257,7 +261,8 @@ def save_plot(indexing: dict[str, dict[str, float]], queries: list[dict[str, flo
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.measuring.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--docs", type=Path, default=DEFAULT_DOCS, help="corpus (docs.jsonl)")
+    parser.add_argument("--docs", type=Path, required=True,
+                        help="corpus (docs.jsonl), e.g. ../shared/eval/squad2-dev-500/docs.jsonl")
     parser.add_argument("--questions", type=int, default=60, help="queries per store size")
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--rounds", type=int, default=5, help="indexing runs of each pipeline")

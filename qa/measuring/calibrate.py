@@ -1,5 +1,5 @@
-"""`python -m qa.measuring.calibrate [--eval DIR]`: choose the citation-support threshold on real
-QA data.
+"""`python -m qa.measuring.calibrate --eval DIR [--eval DIR ...]`: choose the citation-support
+threshold on real QA data.
 
 From each answerable question of a set in the ../shared/eval format it builds claims the way an LLM
 writes them, "<question> <answer>", and scores them with `qa.verify.Supports`:
@@ -28,7 +28,6 @@ from qa.lexical import BM25
 from qa.types import Passage
 from qa.verify import Supports
 
-SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
 WINDOW = 700  # characters of context around an answer, for sets whose documents are whole papers
 
 
@@ -71,14 +70,15 @@ def score(embedder: Embedder, claim: str, text: str) -> tuple[float, bool]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.measuring.calibrate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--eval", action="append", type=Path,
-                        help="eval set folders (default: squad2-dev-500 and covidqa)")
+    parser.add_argument("--eval", action="append", type=Path, required=True, metavar="DIR",
+                        help="an eval set folder (docs.jsonl, questions.jsonl); repeatable, e.g. "
+                             "--eval ../shared/eval/squad2-dev-500 --eval ../shared/eval/covidqa")
     parser.add_argument("--limit", type=int, default=200, help="questions per set")
     args = parser.parse_args(argv)
     embedder = load_embedder()
     good: list[float] = []
     bad: list[float] = []
-    for folder in args.eval or [SHARED / "squad2-dev-500", SHARED / "covidqa"]:
+    for folder in args.eval:
         for claim, wrong_claim, gold, wrong_passage in triples(folder, args.limit):
             for target, (claim_, text) in ((good, (claim, gold)), (bad, (wrong_claim, gold)),
                                            (bad, (claim, wrong_passage))):

@@ -27,7 +27,7 @@ import httpx
 
 from qa.measuring.report import write_between
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository
 START, END = "<!-- load:start -->", "<!-- load:end -->"
 QUESTIONS = ("Who was killed at the fake roadblock?", "What did U.S. officials complain about?",
              "Who was wounded in the attack?", "What did the cables say about Mexico's army?",
