@@ -8,7 +8,14 @@ import time
 from typing import Any
 
 from index.errors import AppError
-from index.settings import STORE_SETTINGS, StoreSettings, describe, read_settings, store_location
+from index.settings import (
+    STORE_SETTINGS,
+    StoreSettings,
+    add_store_flags,
+    describe,
+    read_settings,
+    store_location,
+)
 
 USAGE_EXAMPLES = """examples:
   python -m index add data/samples notes.md feed.jsonl
@@ -20,8 +27,7 @@ USAGE_EXAMPLES = """examples:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
-    common.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
+    add_store_flags(common)
     parser = argparse.ArgumentParser(
         prog="python -m index", description="Index articles into the Chroma store.",
         epilog=USAGE_EXAMPLES + "\nsettings:\n" + describe(STORE_SETTINGS),

@@ -1,6 +1,7 @@
 """Settings read from the environment: declared once as data, each read once, typed, with help.
 
-This module does not read files or parse command lines; the CLIs pass flags over these values.
+This module does not read files or parse command lines; the CLIs pass flags over these values
+(`add_store_flags` declares the two store flags every CLI shares).
 """
 
 from __future__ import annotations
@@ -89,6 +90,13 @@ def store_location(
     """(folder, server url or None): flags beat settings, and --store beats QA_CHROMA_URL."""
     url = url_flag or (None if store_flag else settings.chroma_url)
     return store_flag or settings.store, url
+
+
+def add_store_flags(parser: Any) -> None:
+    """Add `--store` and `--chroma-url` to an argparse parser (read with `store_location`)."""
+    default = StoreSettings.__dataclass_fields__["store"].default
+    parser.add_argument("--store", help=f"store folder (default: $QA_STORE or {default})")
+    parser.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
 
 
 def describe(declared: type[StoreSettings]) -> str:

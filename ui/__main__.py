@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from index.errors import AppError
-from index.settings import describe, store_location
+from index.settings import add_store_flags, describe, store_location
 from qa.settings import ALL_SETTINGS, add_backend_flags
 from qa.settings import load as load_settings
 
@@ -16,8 +16,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m ui", description="Serve the chat (/), the wiki embed (/embed) and the "
         "HTTP API (/api, docs at /docs) from one process.", epilog="settings:\n" +
         describe(ALL_SETTINGS), formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
-    parser.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
+    add_store_flags(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     add_backend_flags(parser)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from index.errors import AppError
-from index.settings import describe, store_location
+from index.settings import add_store_flags, describe, store_location
 from qa.settings import ALL_SETTINGS, Settings, add_backend_flags
 from qa.settings import load as load_settings
 from qa.types import Answer, Event
@@ -23,8 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     ask = commands.add_parser("ask", help="answer one question")
     ask.add_argument("question", metavar="QUESTION")
-    ask.add_argument("--store", help="store folder (default: $QA_STORE or ./store)")
-    ask.add_argument("--chroma-url", help="Chroma server URL (default: $QA_CHROMA_URL)")
+    add_store_flags(ask)
     ask.add_argument("--k", type=int, help="passages to retrieve (default: $QA_K or 5)")
     ask.add_argument("--source", action="append", default=[],
                      help="only this source (path, url or doc id); repeatable")
