@@ -51,10 +51,12 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
         yield Event("done", gate_refusal(question, query, passages, backend))
         return
     checked = verify(text, passages, embedder)
-    answerable = any(s.supported for s in checked.sentences) and not is_refusal(checked.text)
+    refused = is_refusal(checked.text)  # the model's own words: the one place they are read
+    answerable = any(s.supported for s in checked.sentences) and not refused
     result = Answer(question, checked.text.strip() or text.strip(), answerable, checked.citations,
                     tuple(passages), query, checked.sentences,
-                    Generator(backend.kind, backend.model_name, template.name, template.sha))
+                    Generator(backend.kind, backend.model_name, template.name, template.sha),
+                    reason="not_found" if refused else "")
     for citation in result.citations:
         yield Event("citation", citation)
     yield Event("done", result)

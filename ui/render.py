@@ -9,7 +9,6 @@ import html
 from collections.abc import Sequence
 
 from qa.types import Answer, Citation, Passage
-from qa.verify import is_refusal
 
 EMPTY = '<p class="qa-empty">Sources of the answer appear here.</p>'
 
@@ -75,8 +74,10 @@ def source_link(source: str) -> str:
 
 def chat_text(answer: Answer) -> str:
     """The answer for the chat (Markdown): sentences no cited passage supports are marked
-    unverified; article text can't become HTML, links or images (see `md_safe`)."""
-    if all(s.supported for s in answer.sentences) or is_refusal(answer.answer):
+    unverified, unless the answer is a refusal (not answerable, reason "not_found": the reader's
+    or the model's own); article text can't become HTML, links or images (see `md_safe`)."""
+    refused = not answer.answerable and answer.reason == "not_found"
+    if all(s.supported for s in answer.sentences) or refused:
         return bold_short(md_safe(answer.answer), answer.short)
     return " ".join(md_safe(s.text) + "".join(f" [{n}]" for n in s.citations) +
                     ("" if s.supported else " ⚠️ *(unverified)*") for s in answer.sentences)

@@ -240,6 +240,31 @@ def test_an_empty_generation_becomes_a_refusal(sample_service: Service) -> None:
     assert result.generator.template == "refusal"
 
 
+class Refusing(BaseChatModel):
+    """Replies with the refusal that prompts/answer.txt asks for."""
+
+    @property
+    def _llm_type(self) -> str:
+        return "refusing"
+
+    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
+        raise AssertionError("only streaming is used")
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        yield ChatGenerationChunk(message=AIMessageChunk(content="The articles don't say."))
+
+
+def test_the_model_s_refusal_is_recorded_in_the_answer(sample_service: Service) -> None:
+    """The model's words are classified once, where they are generated; the chat reads the
+    answer's `answerable` and `reason`, and shows a refusal without unverified marks."""
+    from ui.render import chat_text
+
+    result = llm_service(sample_service, Refusing(), llamacpp()).ask(QUESTION)
+    assert not result.answerable and result.reason == "not_found"
+    assert result.generator.template == "answer"
+    assert chat_text(result) == "The articles don't say."
+
+
 class Paced(BaseChatModel):
     """Streams a fixed reply word by word with a pause before each, noting when each was made."""
 

@@ -72,7 +72,7 @@ def test_an_answer_with_nothing_supported_is_still_marked() -> None:
     answer = Answer("q", "He carried diamonds.", False, (), (), "q", sentences)
     assert chat_text(answer) == "He carried diamonds. ⚠️ *(unverified)*"
     refusal = Answer("q", "The articles don't say.", False, (), (), "q",
-                     (Checked("The articles don't say.", (), False, 0.0),))
+                     (Checked("The articles don't say.", (), False, 0.0),), reason="not_found")
     assert chat_text(refusal) == "The articles don't say."
 
 
