@@ -240,15 +240,8 @@ def test_an_empty_generation_becomes_a_refusal(sample_service: Service) -> None:
     assert result.generator.template == "refusal"
 
 
-class Refusing(BaseChatModel):
+class Refusing(Silent):
     """Replies with the refusal that prompts/answer.txt asks for."""
-
-    @property
-    def _llm_type(self) -> str:
-        return "refusing"
-
-    def _generate(self, *args: Any, **kwargs: Any) -> ChatResult:
-        raise AssertionError("only streaming is used")
 
     def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
         yield ChatGenerationChunk(message=AIMessageChunk(content="The articles don't say."))
