@@ -76,17 +76,46 @@ def default_reader() -> Reader:
 def read(question: str, passages: list[Passage], embedder: Embedder,
          idf: Callable[[str], float], reader: Reader) -> Answer:
     """The reader's answer from `passages`: see the module's three outcomes."""
-    scored = score_with_reader(question, candidates(passages), embedder, idf, reader)
-    if not scored or scored[0].score < reader.refuse_below:
+    scored, short = rank(question, passages, embedder, idf, reader)
+    refuse_below, caveat_below = reader.thresholds
+    if not scored or scored[0].score < refuse_below:
         top = scored[0].score if scored else 0.0
         return replace(refuse(question, passages), confidence=round(top, 4))
     best = scored[0]
     chosen = [s for s in scored[:MAX_SENTENCES] if s.score >= best.score * SECOND_RATIO]
     text, citations = cite(chosen)
-    partial = best.score < reader.caveat_below
+    partial = best.score < caveat_below
     return Answer(question, f"{CAVEAT} {text}" if partial else text, True, tuple(citations),
-                  tuple(passages), short=short_answer(reader, question, best.text),
-                  reason="partial" if partial else "answered", confidence=round(best.score, 4))
+                  tuple(passages), short=short, reason="partial" if partial else "answered",
+                  confidence=round(best.score, 4))
+
+
+def rank(question: str, passages: list[Passage], embedder: Embedder,
+         idf: Callable[[str], float], reader: Reader) -> tuple[list[Sentence], str | None]:
+    """The candidate sentences of `passages` with their final probabilities, best first, and the
+    short answer inside the best one: what both the extractive answer and the LLM gate decide on."""
+    scored = score_with_reader(question, candidates(passages), embedder, idf, reader)
+    return gate(question, scored, reader)
+
+
+def gate(question: str, scored: list[Sentence], reader: Reader) -> tuple[list[Sentence],
+                                                                        str | None]:
+    """The first stage's best sentences re-scored by the gate (the span model's reading of each),
+    best first, and the short answer inside the best one; without a gate, the first stage's
+    scores and short answer."""
+    if not scored:
+        return [], None
+    if reader.gate is None or reader.spans is None:
+        return scored, short_answer(reader, question, scored[0].text)
+    top = scored[:reader.gate.top]
+    spans = reader.spans.read(question, [s.text for s in top])
+    p = reader.gate.probabilities(np.array([s.score for s in top]),
+                                  np.array([s.margin for s in spans]))
+    order = np.argsort(-p, kind="stable")
+    best = spans[int(order[0])]
+    rescored = [replace(top[i], score=round(float(p[i]), 4)) for i in order]
+    text = top[int(order[0])].text[best.start:best.end].strip()
+    return rescored, text if best.margin >= reader.gate.short_floor and text else None
 
 
 def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedder,
@@ -96,13 +125,17 @@ def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedd
     sentences = [s for s in sentences if adds_to(question, s.text)]
     if not sentences:
         return []
-    query = np.array(embedder.embed_query(question))
-    dense = np.array(embedder.embed_documents([s.text for s in sentences])) @ query
+    dense = cosines(question, sentences, embedder) if reader.dense else np.zeros(len(sentences))
     rows = sentence_features(question, [Candidate(s.text, s.rank, s.position, s.passage.text)
                                         for s in sentences], dense, idf)
     p = reader.sentence.probabilities(rows)
     scored = [replace(s, score=round(float(x), 4)) for s, x in zip(sentences, p, strict=True)]
     return sorted(scored, key=lambda s: -s.score)
+
+
+def cosines(question: str, sentences: list[Sentence], embedder: Embedder) -> np.ndarray:
+    query = np.array(embedder.embed_query(question))
+    return np.array(embedder.embed_documents([s.text for s in sentences])) @ query
 
 
 def answer_heuristic(
@@ -154,9 +187,7 @@ def score_sentences(
     """The sentences with their scores, best first."""
     if not sentences:
         return []
-    query = np.array(embedder.embed_query(question))
-    vectors = np.array(embedder.embed_documents([s.text for s in sentences]))
-    dense = vectors @ query
+    dense = cosines(question, sentences, embedder)
     terms = {t: idf(t) for t in set(analyze(question))}
     total = sum(terms.values()) or 1.0
     scored = []

@@ -19,7 +19,7 @@ from langchain_core.language_models import BaseChatModel
 
 from index.embed import Embedder
 from index.errors import AppError
-from qa.answer import candidates, default_reader, refuse, score_with_reader
+from qa.answer import default_reader, rank, refuse
 from qa.condense import is_follow_up, standalone, user_turns
 from qa.llm import Backend, LLMError
 from qa.prompts import load_template
@@ -33,8 +33,8 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
     """Events `token`..., `citation`..., `done` for one question; `threshold` overrides the
     reader's refusal threshold."""
     reader = default_reader()
-    scored = score_with_reader(query, candidates(passages), embedder, idf, reader)
-    if not scored or scored[0].score < (reader.refuse_below if threshold is None else threshold):
+    scored, _ = rank(query, passages, embedder, idf, reader)
+    if not scored or scored[0].score < (reader.thresholds[0] if threshold is None else threshold):
         yield Event("done", gate_refusal(question, query, passages, backend))
         return
     lead = scored[0].passage.chunk_id

@@ -19,7 +19,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -135,21 +135,68 @@ def model_from_dict(data: dict[str, Any]) -> Model:
 
 
 @dataclass(frozen=True)
+class Gate:
+    """The second stage: the span model (`qa.span_model`) reads the `top` sentences of the first
+    stage, and a logistic regression over GATE_FEATURES (the first stage's log-odds, the span
+    model's margin and its gap to the best margin) gives their final probabilities. Its thresholds
+    replace the first stage's; `short_floor` is the margin under which no short answer is given."""
+
+    model: Linear
+    top: int
+    refuse_below: float
+    caveat_below: float
+    short_floor: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": GATE_FEATURES, "model": self.model.to_dict(), "top": self.top,
+                "refuse_below": self.refuse_below, "caveat_below": self.caveat_below,
+                "short_floor": self.short_floor}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Gate:
+        if tuple(data["features"]) != GATE_FEATURES:
+            raise ValueError("the reader's gate was trained on other features: retrain it with "
+                             "`python -m qa.train_reader`")
+        return cls(Linear.from_dict(data["model"]), int(data["top"]),
+                   float(data["refuse_below"]), float(data["caveat_below"]),
+                   float(data["short_floor"]))
+
+    def probabilities(self, first: np.ndarray, margins: np.ndarray) -> np.ndarray:
+        return self.model.probabilities(gate_features(first, margins))
+
+
+GATE_FEATURES = ("logit", "margin", "margin_gap")
+
+
+def gate_features(first: np.ndarray, margins: np.ndarray) -> np.ndarray:
+    """Rows of GATE_FEATURES from the first stage's probabilities and the span margins."""
+    if first.size == 0:
+        return np.zeros((0, len(GATE_FEATURES)))
+    p = np.clip(first, 1e-6, 1 - 1e-6)
+    return np.column_stack([np.log(p / (1 - p)), margins, margins - margins.max()])
+
+
+@dataclass(frozen=True)
 class Reader:
     """The two models and the thresholds chosen on held-out training data: below `refuse_below`
-    the articles are taken not to answer; below `caveat_below` they may only partly answer."""
+    the articles are taken not to answer; below `caveat_below` they may only partly answer. With a
+    `gate` (and its span model, `spans`), the gate's probabilities and thresholds decide."""
 
     sentence: Model
     span: Linear
     refuse_below: float
     caveat_below: float
     span_floor: float = 0.2
+    gate: Gate | None = None
+    dense: bool = True  # whether the first stage reads MiniLM cosines (False: they are 0)
+    spans: Any = None  # the SpanModel the gate reads with (not part of the weights)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"sentence_features": SENTENCE_FEATURES, "span_features": SPAN_FEATURES,
-                "sentence": self.sentence.to_dict(), "span": self.span.to_dict(),
-                "refuse_below": self.refuse_below, "caveat_below": self.caveat_below,
-                "span_floor": self.span_floor}
+        out = {"sentence_features": SENTENCE_FEATURES, "span_features": SPAN_FEATURES,
+               "sentence": self.sentence.to_dict(), "span": self.span.to_dict(),
+               "refuse_below": self.refuse_below, "caveat_below": self.caveat_below,
+               "span_floor": self.span_floor, "dense": self.dense}
+        return out | ({"gate": self.gate.to_dict()} if self.gate else {})
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reader:
@@ -157,19 +204,37 @@ class Reader:
                 tuple(data["span_features"]) != SPAN_FEATURES:
             raise ValueError("reader weights were trained on other features: retrain them with "
                              "`python -m qa.train_reader`")
+        gate = Gate.from_dict(data["gate"]) if data.get("gate") else None
         return cls(model_from_dict(data["sentence"]), Linear.from_dict(data["span"]),
                    float(data["refuse_below"]), float(data["caveat_below"]),
-                   float(data.get("span_floor", 0.2)))
+                   float(data.get("span_floor", 0.2)), gate, bool(data.get("dense", True)))
+
+    @property
+    def thresholds(self) -> tuple[float, float]:
+        """(refuse below, caveat below) of whichever stage decides."""
+        if self.gate and self.spans:
+            return self.gate.refuse_below, self.gate.caveat_below
+        return self.refuse_below, self.caveat_below
 
 
 def load_reader(path: Path = WEIGHTS, manifest: Path = MANIFEST) -> Reader:
-    """The shipped reader, its bytes checked against the sha256 in the manifest."""
+    """The shipped reader, its bytes checked against the sha256 in the manifest, with the span
+    model its gate reads with."""
+    from qa.span_model import SpanModelError, load_span_model
+
     raw = path.read_bytes()
     expected = json.loads(manifest.read_text(encoding="utf-8"))["sha256"]
     if hashlib.sha256(raw).hexdigest() != expected:
         raise ValueError(f"{path} does not match the sha256 in {manifest}: retrain it with "
                          "`python -m qa.train_reader`")
-    return Reader.from_dict(json.loads(raw))
+    reader = Reader.from_dict(json.loads(raw))
+    if reader.gate is None:
+        return reader
+    spans = load_span_model()
+    if spans is None:
+        raise SpanModelError("the reader's gate needs the span model (qa/span_model/); rebuild "
+                             "it with `python -m qa.train_spans`")
+    return replace(reader, spans=spans)
 
 
 def words(text: str) -> list[str]:

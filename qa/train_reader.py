@@ -212,15 +212,17 @@ def embed_cached(texts: list[str], embedder: Any, cache: Path) -> dict[str, np.n
 
 def featurize(data: list[Example], embedder: Any, idf: Any,
               cache: Path) -> list[dict[str, Any]]:
-    """Per example: its candidates, the sentence feature rows and labels (embeddings batched)."""
+    """Per example: its candidates, the sentence feature rows and labels (embeddings batched;
+    without an embedder the cosine features are 0, as a reader without `dense` sees them)."""
     built = [(e, *candidates_of(e)) for e in data]
     texts = sorted({c.text for _, cands, _ in built for c in cands} | {e.question for e in data})
-    vectors = embed_cached(texts, embedder, cache)
+    vectors = embed_cached(texts, embedder, cache) if embedder else {}
     out = []
     for e, cands, labels in built:
         if not cands:
             continue
-        dense = np.array([vectors[c.text] for c in cands]) @ vectors[e.question]
+        dense = np.array([vectors[c.text] for c in cands]) @ vectors[e.question] if vectors \
+            else np.zeros(len(cands))
         out.append({"example": e, "candidates": cands, "labels": np.array(labels),
                     "rows": sentence_features(e.question, cands, dense, idf)})
     return out
@@ -332,6 +334,26 @@ def held_out_scores(model: Any, held: list[dict[str, Any]]) -> dict[str, float]:
     return {"top1": round(top1, 4), "refuse_below": refuse, **refusal}
 
 
+def data_files(train: Path) -> list[Path]:
+    return [train / "squad-train-pool" / "train.json", train / "qed" / "qed-dev.jsonlines",
+            train / "covidqa-train" / "questions.jsonl",
+            train.parent / "eval" / "covidqa" / "docs.jsonl"]
+
+
+def build(train: Path, seed: int, questions: int = 5000) -> tuple[list[Pool], list[Example],
+                                                                   set[str]]:
+    """The pools, the training retrievals and the held-out groups (a fifth, by paragraph), the same
+    for a seed whoever asks (`python -m qa.train_spans` leaves the held-out groups out)."""
+    rng = random.Random(seed)
+    files = data_files(train)
+    pools = [*squad_pools(files[0], questions, rng), qed_pool(files[1]),
+             covid_pool(files[2], files[3])]
+    data = [e for pool in pools for e in examples(pool, rng)]
+    data += off_topic(data, rng)
+    groups = sorted({e.group for e in data})
+    return pools, data, set(random.Random(seed).sample(groups, len(groups) // 5))
+
+
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -349,24 +371,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--refuse-below", type=float,
                         help="the refusal threshold, when chosen elsewhere (covidqa 200-499)")
     parser.add_argument("--caveat-below", type=float, help="the caveat threshold, likewise")
+    parser.add_argument("--no-dense", action="store_true",
+                        help="a first stage without MiniLM cosines (no sentence is embedded)")
+    parser.add_argument("--no-gate", action="store_true",
+                        help="ship the first stage alone (no second stage over the span model)")
     parser.add_argument("--model", choices=("linear", "trees"), default="linear",
                         help="the model shipped (both are fitted and compared on held-out data)")
     args = parser.parse_args(argv)
     from index.embed import load_embedder
 
-    rng = random.Random(args.seed)
-    files = [args.train / "squad-train-pool" / "train.json",
-             args.train / "qed" / "qed-dev.jsonlines",
-             args.train / "covidqa-train" / "questions.jsonl",
-             args.train.parent / "eval" / "covidqa" / "docs.jsonl"]
-    pools = [*squad_pools(files[0], args.questions, rng), qed_pool(files[1]),
-             covid_pool(files[2], files[3])]
-    data = [e for pool in pools for e in examples(pool, rng)]
-    data += off_topic(data, rng)
-    groups = sorted({e.group for e in data})
-    held_groups = set(random.Random(args.seed).sample(groups, len(groups) // 5))
+    files = data_files(args.train)
+    pools, data, held_groups = build(args.train, args.seed, args.questions)
     idf_index = BM25([t for pool in pools for t in pool.texts])
-    items = featurize(data, load_embedder(), idf_index.idf, args.cache)
+    embedder = None if args.no_dense else load_embedder()
+    items = featurize(data, embedder, idf_index.idf, args.cache)
     train = [i for i in items if i["example"].group not in held_groups]
     held = [i for i in items if i["example"].group in held_groups]
     return finish(args, files, pools, train, held)
@@ -390,14 +408,30 @@ def finish(args: argparse.Namespace, files: list[Path], pools: list[Pool],
     span_rows, span_labels, _ = span_data(train)
     span = fit_linear(span_rows, span_labels)
     floor, short_f1 = choose_span_floor(span, span_data(held)[2])
-    reader = Reader(models[name], span, refuse, caveat, floor)
+    gate, gate_figures = fit_gate_if_shipped(args, models[name], held)
+    reader = Reader(models[name], span, refuse, caveat, floor, gate, dense=not args.no_dense)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(_rounded(reader.to_dict())) + "\n", encoding="utf-8")
     held_out = {"questions": len(held), "shipped": name, "models": compared,
-                "short_f1_gold_sentence": round(short_f1, 4)}
+                "short_f1_gold_sentence": round(short_f1, 4), "gate": gate_figures}
     write_manifest(args, files, pools, len(train), held_out, reader)
     print(json.dumps(held_out, indent=1))
     return 0
+
+
+def fit_gate_if_shipped(args: argparse.Namespace, first: Any,
+                        held: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
+    """The second stage over the shipped span model (`qa/span_model/`), unless `--no-gate`."""
+    from qa.span_model import load_span_model
+    from qa.train_gate import fit_gate
+
+    spans = None if args.no_gate else load_span_model()
+    if spans is None:
+        return None, {}
+    started = time.perf_counter()
+    gate, figures = fit_gate(held, first, spans, args.seed)
+    print(f"gate fitted in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return gate, figures
 
 
 def write_manifest(args: argparse.Namespace, files: list[Path], pools: list[Pool], train: int,
@@ -415,6 +449,12 @@ def write_manifest(args: argparse.Namespace, files: list[Path], pools: list[Pool
                 "pools": {p.name: {"passages": len(p.texts), "questions": len(p.questions)}
                           for p in pools},
                 "train_examples": train, "held_out": held_out}
+    if reader.gate is not None:
+        from qa.span_model import MODEL_DIR, MODEL_FILE
+
+        manifest["gate"] = {"thresholds": {k: v for k, v in reader.gate.to_dict().items()
+                                           if k not in ("model", "features")},
+                            "span_model_sha256": sha256(MODEL_DIR / MODEL_FILE)}
     (args.out.parent / MANIFEST.name).write_text(json.dumps(manifest, indent=1) + "\n",
                                                  encoding="utf-8")
 

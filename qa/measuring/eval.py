@@ -11,6 +11,8 @@ in the same run, of two baselines, and print their metrics side by side:
            the extractive answerer on what it finds
     before our retrieval with the answerer before the learned reader (a fixed cosine + coverage
            mix): today's numbers in the same run (`--pipelines ours,before`)
+    first  our retrieval with the reader's first stage alone (no span model gate): the reader
+           as it was before the span model
 
 `--drop-gold 0.5 --seed 0` leaves out the gold articles of half the answerable questions (those
 become unanswerable: realistic refusals). answer_recall / answer_has_gold are also reported among
@@ -40,7 +42,7 @@ from qa.settings import Settings, add_backend_flags
 from qa.settings import load as load_settings
 from qa.types import Answer, Passage
 
-PIPELINES = ("ours", "bm25", "naive", "before")
+PIPELINES = ("ours", "bm25", "naive", "before", "first")
 DEFAULT_PIPELINES = "ours,bm25,naive"
 NAIVE_CHUNK, NAIVE_OVERLAP = 1000, 200
 Ask = Callable[[str], Answer]
@@ -148,8 +150,22 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
     def before(q: str) -> Answer:  # our retrieval, the answerer before the reader
         return answer_heuristic(q, ours, before_sentences, corpus.bm25.idf)
 
+    first_sentences, first_stage = CachedEmbeddings(service.embedder), first_stage_reader()
+
+    def first(q: str) -> Answer:  # our retrieval, the reader's first stage alone (no span gate)
+        return answer(q, ours, first_sentences, corpus.bm25.idf, first_stage)
+
     return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask,
-            "before": before}
+            "before": before, "first": first}
+
+
+def first_stage_reader() -> Any:
+    """The shipped reader without its gate: the reader as it was before the span model."""
+    from dataclasses import replace
+
+    from qa.answer import default_reader
+
+    return replace(default_reader(), gate=None, spans=None)
 
 
 def reader_latency(service: Any, questions: Sequence[Question], k: int) -> dict[str, float]:
