@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from qa.fitting import choose_caveat, choose_refusal, fit_linear, refusal_stats
 from qa.metrics import token_f1
 from qa.reader import Gate, Linear, Model, gate_features
 
@@ -45,8 +46,6 @@ def halves(items: list[dict[str, Any]], seed: int) -> tuple[list[Any], list[Any]
 
 
 def fit_gate_model(items: list[dict[str, Any]]) -> Linear:
-    from qa.train_reader import fit_linear
-
     rows = np.vstack([gate_features(i["first"], i["margins"]) for i in items])
     return fit_linear(rows, np.concatenate([i["labels"] for i in items]))
 
@@ -77,8 +76,6 @@ def short_f1(items: list[dict[str, Any]], model: Linear, floor: float) -> float:
 def fit_gate(held: list[dict[str, Any]], first: Model, spans: Any,
              seed: int) -> tuple[Gate, dict[str, Any]]:
     """The gate and its figures on the half it was not fitted on."""
-    from qa.train_reader import choose_caveat, choose_refusal
-
     fit_half, choose_half = halves(gate_items(held, first, spans), seed)
     model = fit_gate_model(fit_half)
     scores = gate_scores(choose_half, model)
@@ -93,7 +90,5 @@ def fit_gate(held: list[dict[str, Any]], first: Model, spans: Any,
 
 
 def summary(scores: list[tuple[float, bool, bool]], refuse: float) -> dict[str, float]:
-    from qa.train_reader import refusal_stats
-
     top1 = float(np.mean([right for _, a, right in scores if a]))
     return {"top1": round(top1, 4), "refuse_below": refuse, **refusal_stats(scores, refuse)}
