@@ -119,12 +119,17 @@ HEADING_MAX_WORDS = 14
 
 
 def is_heading(text: str, title: str = "") -> bool:
-    """A heading, title or label rather than a sentence: a markdown `#` line, the article's title,
-    or a short line without terminal punctuation. Kept for retrieval, never an answer."""
+    """A heading, title or label rather than a sentence: a markdown `#` line, the article's title
+    (whatever punctuation ends either), or a short line without terminal punctuation. Kept for
+    retrieval, never an answer."""
     text = text.strip()
-    if text.startswith("#") or (title and text.casefold() == title.strip().casefold()):
+    if text.startswith("#") or (title and _bare(text) == _bare(title)):
         return True
     return not text.endswith(_TERMINAL) and len(text.split()) <= HEADING_MAX_WORDS
+
+
+def _bare(text: str) -> str:
+    return text.strip().rstrip("".join(_TERMINAL)).strip().casefold()
 
 
 def after_title(text: str, title: str) -> int:

@@ -1,16 +1,20 @@
 """The extractive answerer: no LLM, an answer made of the retrieved sentences that answer best.
 
 Every sentence of the retrieved passages (headings and titles excepted) is scored by the learned
-reader (`qa.reader`): a calibrated probability that it answers the question. The best one (and a
-close runner-up) form the answer, each followed by its citation marker, with the short answer
-inside it. Three outcomes, each with a `reason`: "answered"; "partial" (likely enough to show,
-with the caveat that the articles may only partly answer); "not_found" (no sentence is likely
-enough: it refuses). `read` answers from passages handed in; `answer` retrieves them first.
+reader (`qa.reader`): a calibrated probability that it answers the question. Its first stage
+scores every sentence from features; its gate has the span model (`qa.span_model`) read the best
+few and gives their final probabilities, and the span it points at in the best one is the short
+answer (`rank`). The best sentence (and a close runner-up) form the answer, each followed by its
+citation marker, with the short answer inside it. Three outcomes, each with a `reason`:
+"answered"; "partial" (likely enough to show, with the caveat that the articles may only partly
+answer); "not_found" (no sentence is likely enough: it refuses). `read` answers from passages
+handed in; `answer` retrieves them first.
 
     result = answer(question, retriever, embedder, corpus.bm25.idf, reader)
 
-`answer_heuristic` is the answerer before the reader (a fixed mix of cosine and word coverage), kept
-as the "before" pipeline of `python -m qa.eval`; the LLM backends' gate uses the reader too.
+`answer_heuristic` is the answerer before the reader (a fixed mix of cosine and word coverage),
+kept as the "before" pipeline of `python -m qa.measuring.eval`; the LLM backends' gate uses the
+reader too.
 """
 
 from __future__ import annotations
@@ -107,7 +111,7 @@ def gate(question: str, scored: list[Sentence], reader: Reader) -> tuple[list[Se
         return [], None
     if reader.gate is None or reader.spans is None:
         return scored, short_answer(reader, question, scored[0].text)
-    top = scored[:reader.gate.top]
+    top = scored[:reader.gate.to_read([s.score for s in scored])]
     spans = reader.spans.read(question, [s.text for s in top])
     p = reader.gate.probabilities(np.array([s.score for s in top]),
                                   np.array([s.margin for s in spans]))

@@ -146,11 +146,15 @@ class Gate:
     refuse_below: float
     caveat_below: float
     short_floor: float
+    read_floor: float = 0.0  # first-stage probability under which a sentence is not read
 
     def to_dict(self) -> dict[str, Any]:
         return {"features": GATE_FEATURES, "model": self.model.to_dict(), "top": self.top,
                 "refuse_below": self.refuse_below, "caveat_below": self.caveat_below,
-                "short_floor": self.short_floor}
+                "short_floor": self.short_floor, "read_floor": self.read_floor}
+
+    def to_read(self, first: Sequence[float]) -> int:
+        return sentences_to_read(first, self.top, self.read_floor)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Gate:
@@ -159,10 +163,16 @@ class Gate:
                              "`python -m qa.train_reader`")
         return cls(Linear.from_dict(data["model"]), int(data["top"]),
                    float(data["refuse_below"]), float(data["caveat_below"]),
-                   float(data["short_floor"]))
+                   float(data["short_floor"]), float(data.get("read_floor", 0.0)))
 
     def probabilities(self, first: np.ndarray, margins: np.ndarray) -> np.ndarray:
         return self.model.probabilities(gate_features(first, margins))
+
+
+def sentences_to_read(first: Sequence[float], top: int, read_floor: float) -> int:
+    """How many of the first stage's best sentences (probabilities `first`, best first) the span
+    model reads: at most `top`, the best always, the others from `read_floor` up."""
+    return min(1, len(first)) + sum(1 for p in first[1:top] if p >= read_floor)
 
 
 GATE_FEATURES = ("logit", "margin", "margin_gap")

@@ -99,6 +99,12 @@ def test_headings_are_told_from_sentences(text: str, heading: bool) -> None:
     assert is_heading(text) is heading
 
 
+def test_the_title_is_a_heading_whatever_punctuation_ends_it() -> None:
+    assert is_heading("Library fire destroys archive.", "Library fire destroys archive")
+    assert is_heading("Library fire destroys archive", "Library fire destroys archive!")
+    assert not is_heading("The library fire destroyed the archive.", "Library fire")
+
+
 def test_a_title_glued_to_the_first_sentence_is_cut_off() -> None:
     text = "Library fire destroys archive The fire was caused by a faulty heater."
     assert text[after_title(text, "Library fire destroys archive"):].startswith("The fire")

@@ -20,6 +20,7 @@ from qa.span_model import (
     best_span,
     load_span_model,
 )
+from qa.types import Passage
 
 TRAIN = Path(__file__).resolve().parents[3] / "shared" / "train"
 
@@ -94,3 +95,48 @@ def test_span_pairs_mark_the_answer_inside_the_sentence() -> None:
     # a sentence that holds the answer's words elsewhere is no negative
     assert sorted(n.sentence for n in negatives) == ["Officials said little else.",
                                                      "Zapata worked for ICE."]
+
+
+def _passage(doc: str, title: str, text: str) -> Passage:
+    return Passage(doc, f"{doc}-0", title, f"{doc}.txt", "", text, 0, len(text), 1.0)
+
+
+LIBRARY = _passage("library", "Library fire destroys archive", (
+    "Library fire destroys archive. The city library was founded in 1854 by a group of merchants. "
+    "On Sunday night a fire swept through its east wing. Investigators said the fire was caused by "
+    "a faulty heater in the basement. About 20,000 books were lost."))
+PANDAS = _passage("pandas", "Zoo welcomes twins", (
+    "The zoo's red panda gave birth to twins in June. The keepers waited weeks before choosing "
+    "names. The red panda cubs are called Ada and Bo. Visitors can see them from Saturday."))
+
+
+@pytest.mark.skipif(not (MODEL_DIR / MODEL_FILE).is_file(), reason="no span model shipped")
+@pytest.mark.parametrize(("question", "sentence", "short"), [
+    ("What caused the library fire?", "caused by a faulty heater", "faulty heater"),
+    ("What are the red panda cubs called?", "called Ada and Bo", "Ada and Bo"),
+    ("When was the city library founded?", "founded in 1854", "1854"),
+])
+def test_the_gated_reader_picks_the_answering_sentence_and_its_short_answer(
+    embedder: object, question: str, sentence: str, short: str
+) -> None:
+    """The issue's misses: the headline and the sentence before the names were chosen instead."""
+    from qa.answer import default_reader, read
+    from qa.embed_cache import CachedEmbeddings
+
+    reader = default_reader()
+    assert reader.gate is not None and reader.spans is not None
+    idf = lambda term: 1.0  # noqa: E731 - every word counts the same here
+    result = read(question, [LIBRARY, PANDAS], CachedEmbeddings(embedder), idf, reader)
+    assert result.answerable and result.reason in ("answered", "partial")
+    assert sentence in result.citations[0].quote
+    assert result.short is not None and short in result.short
+
+
+@pytest.mark.skipif(not (MODEL_DIR / MODEL_FILE).is_file(), reason="no span model shipped")
+def test_the_gated_reader_refuses_a_question_the_passages_do_not_answer(embedder: object) -> None:
+    from qa.answer import default_reader, read
+    from qa.embed_cache import CachedEmbeddings
+
+    result = read("Who won the 2018 FIFA World Cup?", [LIBRARY, PANDAS],
+                  CachedEmbeddings(embedder), lambda term: 1.0, default_reader())
+    assert not result.answerable and result.reason == "not_found"
