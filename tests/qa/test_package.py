@@ -34,11 +34,12 @@ def build_wheel(tmp_path: Path) -> Path:
     return next((tmp_path / "dist").glob("article_qa-*.whl"))
 
 
-def test_the_wheel_holds_the_packages_prompts_and_static_files(tmp_path: Path) -> None:
+def test_the_wheel_holds_the_packages_prompts_static_files_and_weights(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(build_wheel(tmp_path)).namelist())
     expected = {"qa/client.py", "qa/types.py", "index/store.py", "ui/server.py",
                 "prompts/answer.txt", "prompts/condense.txt", "prompts/refusal.txt",
-                "ui/static/embed.js"}
+                "ui/static/embed.js", "qa/reader.json", "qa/reader.manifest.json",
+                "qa/span_model/model_int8.onnx", "qa/span_model/manifest.json"}
     assert expected <= names, expected - names
     assert not any(n.startswith("tests/") for n in names)
 

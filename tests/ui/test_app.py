@@ -26,7 +26,9 @@ def test_the_answer_streams_into_the_chat_then_the_sources_fill_in(
     updates = list(stream_answer(app_service, KILLED, Conversation(), Filters()))
     assert len(updates) == 2  # the extractive answer arrives whole (no fake word-by-word replay)
     texts = [u[0][-1]["content"] for u in updates]
-    assert texts[0].rstrip(" [1]") in texts[1] and "Zapata" in texts[0]
+    # the final update is the rendered answer: the same text, its short answer in bold
+    assert texts[0].rstrip(" [1]") in texts[1].replace("**", "") and "Zapata" in texts[0]
+    assert "**Zapata**" in texts[1]
     history, sources, searched, box, conversation = updates[-1]
     assert history[0] == {"role": "user", "content": KILLED} and "[1]" in history[1]["content"]
     assert "<mark>" in sources and searched == "" and box == ""
