@@ -250,8 +250,8 @@ class OnnxEmbeddings(Embeddings):
         self.counter.no_padding()
         self.counter.no_truncation()
         self.threads = threads
-        self.wide = _session(model_file, threads)  # one call using every thread
-        self.narrow = _session(model_file, 1) if threads > 1 else self.wide  # calls side by side
+        self.wide = session(model_file, threads)  # one call using every thread
+        self.narrow = session(model_file, 1) if threads > 1 else self.wide  # calls side by side
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.embed_array(texts).tolist() if texts else []
@@ -290,7 +290,8 @@ class OnnxEmbeddings(Embeddings):
         return [len(e.ids) for e in self.counter.encode_batch(texts, add_special_tokens=False)]
 
 
-def _session(model_file: Path, threads: int) -> Any:
+def session(model_file: Path, threads: int) -> Any:
+    """An onnxruntime session on `threads` threads whose idle threads sleep."""
     import onnxruntime as ort
 
     options = ort.SessionOptions()

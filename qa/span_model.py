@@ -79,7 +79,7 @@ class SpanModel:
     """The int8 span reader: `read(question, sentences)` gives one SpanScore per sentence."""
 
     def __init__(self, model_file: Path, source: Path, threads: int = 2) -> None:
-        from index.onnx_model import _session as session
+        from index.onnx_model import session
 
         self.tokenizer = tokenizer_for(source)
         self.session = session(model_file, threads)

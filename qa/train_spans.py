@@ -74,31 +74,29 @@ def pairs_of(question: str, text: str, answers: list[tuple[int, int]], rng: rand
     return [positive[0], *rng.sample(negatives, min(hard, len(negatives)))]
 
 
-def squad_rows(path: Path, seed: int, reader_questions: int) -> tuple[list[Any], set[str]]:
-    """SQuAD rows in the order `qa.train_reader` shuffles them, and the paragraphs it uses."""
-    from qa.train_reader import DOMAINS as READER_DOMAINS
-
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
-    rows = [(qa["domain"], p["context"], qa, a["title"], p) for a in data for p in a["paragraphs"]
-            for qa in p["qas"] if not qa["is_impossible"] and qa["answers"]]
-    reader_rows = [r for r in rows if r[0] in READER_DOMAINS]
-    random.Random(seed).shuffle(reader_rows)
-    used = {r[1] for r in reader_rows[:reader_questions * 2]}
-    return [(domain, context, qa, title, p) for domain, context, qa, title, p in rows
-            if context not in used and domain in DOMAINS], used
+def reader_paragraphs(pools: list[Any]) -> set[str]:
+    """The SQuAD paragraphs `qa.train_reader` uses: its questions' and its distractors'."""
+    return {text for pool in pools if pool.name.startswith("squad-") for text in pool.texts}
 
 
-def squad_pairs(path: Path, seed: int, reader_questions: int, positives: int,
+def squad_rows(data: list[Any], used: set[str]) -> list[Any]:
+    """The answerable SQuAD questions of DOMAINS over paragraphs outside `used`."""
+    return [(qa["domain"], p["context"], qa, a["title"]) for a in data for p in a["paragraphs"]
+            for qa in p["qas"] if not qa["is_impossible"] and qa["answers"]
+            and p["context"] not in used and qa["domain"] in DOMAINS]
+
+
+def squad_pairs(data: list[Any], used: set[str], positives: int,
                 rng: random.Random) -> list[Pair]:
     """Pairs from SQuAD questions the reader never sees; plus, per question at random, a sentence
     of another paragraph of its article, and the unanswerable questions' sentences."""
-    rows, used = squad_rows(path, seed, reader_questions)
+    rows = squad_rows(data, used)
     rng.shuffle(rows)
     by_title: dict[str, list[str]] = {}
-    for _, context, _, title, _ in rows:
+    for _, context, _, title in rows:
         by_title.setdefault(title, []).append(context)
     out: list[Pair] = []
-    for _, context, qa, title, _ in rows[:positives]:
+    for _, context, qa, title in rows[:positives]:
         answers = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa["answers"]]
         out += pairs_of(qa["question"], context, answers, rng)
         other = [c for c in by_title[title] if c != context]
@@ -107,12 +105,11 @@ def squad_pairs(path: Path, seed: int, reader_questions: int, positives: int,
             if spans and not any(a["text"].casefold() in text.casefold() for a in qa["answers"]):
                 a, b = rng.choice(spans)
                 out.append(Pair(qa["question"], text[a:b], -1, -1))
-    return out + unanswerable_pairs(path, used, rng)
+    return out + unanswerable_pairs(data, used, rng)
 
 
-def unanswerable_pairs(path: Path, used: set[str], rng: random.Random) -> list[Pair]:
+def unanswerable_pairs(data: list[Any], used: set[str], rng: random.Random) -> list[Pair]:
     """SQuAD 2.0's adversarial unanswerable questions: two sentences of their paragraph each."""
-    data = json.loads(path.read_text(encoding="utf-8"))["data"]
     out = []
     for article in data:
         for p in article["paragraphs"]:
@@ -124,12 +121,9 @@ def unanswerable_pairs(path: Path, used: set[str], rng: random.Random) -> list[P
     return out
 
 
-def covid_pairs(train: Path, seed: int, reader_questions: int, rng: random.Random) -> list[Pair]:
+def covid_pairs(pools: list[Any], held: set[str], rng: random.Random) -> list[Pair]:
     """covidqa-train questions outside the reader's held-out groups, with their window's other
     sentences as negatives."""
-    from qa.train_reader import build
-
-    pools, _, held = build(train, seed, reader_questions)
     pool = next(p for p in pools if p.name == "covidqa-train")
     out: list[Pair] = []
     for question, _, gold, spans in pool.questions:
@@ -221,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     model = fit(rows, model_source(), args)
     minutes = (time.perf_counter() - started) / 60
-    CHECKPOINT.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(CHECKPOINT)
     export(model, args.out / MODEL_FILE)
     write_manifest(args, counts, minutes, args.out / MANIFEST_FILE)
     return 0
+
+
+def load_squad(train: Path) -> list[Any]:
+    path = train / "squad-train-pool" / "train.json"
+    data: list[Any] = json.loads(path.read_text(encoding="utf-8"))["data"]
+    return data
 
 
 def model_source() -> Path:
@@ -237,10 +235,12 @@ def model_source() -> Path:
 
 
 def training_rows(args: argparse.Namespace) -> tuple[list[Any], dict[str, int]]:
+    from qa.train_reader import build
+
     rng = random.Random(args.seed)
-    squad = squad_pairs(args.train / "squad-train-pool" / "train.json", args.seed,
-                        args.reader_questions, args.positives, rng)
-    covid = covid_pairs(args.train, args.seed, args.reader_questions, rng)
+    pools, _, held = build(args.train, args.seed, args.reader_questions)
+    squad = squad_pairs(load_squad(args.train), reader_paragraphs(pools), args.positives, rng)
+    covid = covid_pairs(pools, held, rng)
     rows = features(squad + covid, tokenizer_for(model_source()))
     counts = {"squad_pairs": len(squad), "covid_pairs": len(covid), "rows": len(rows),
               "positives": sum(1 for r in rows if r[2] > 0)}
@@ -257,7 +257,7 @@ def export(model: Any, target: Path) -> None:
 
     from index.onnx_model import OPSET, _fuse
 
-    model.save_pretrained(CHECKPOINT)
+    model.save_pretrained(CHECKPOINT)  # kept: the export reloads it, a later run may reuse it
     eager = AutoModelForQuestionAnswering.from_pretrained(
         str(CHECKPOINT), attn_implementation="eager", local_files_only=True).eval()
 

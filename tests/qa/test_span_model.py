@@ -75,10 +75,14 @@ def test_the_shipped_model_points_at_the_answer_and_not_at_a_sentence_without_on
 @pytest.mark.skipif(not (TRAIN / "squad-train-pool" / "train.json").is_file(),
                     reason="needs ../shared/train")
 def test_span_training_uses_no_paragraph_the_reader_trains_on() -> None:
-    from qa.train_spans import squad_rows
+    from qa.train_reader import build
+    from qa.train_spans import load_squad, reader_paragraphs, squad_rows
 
-    rows, used = squad_rows(TRAIN / "squad-train-pool" / "train.json", 0, 5000)
+    pools, data, _ = build(TRAIN, 0, 5000)
+    used = reader_paragraphs(pools)
+    rows = squad_rows(load_squad(TRAIN), used)
     assert used and rows
+    assert {e.passages[e.gold] for e in data if e.group.startswith("squad-") and e.gold is not None} <= used
     assert not {context for _, context, *_ in rows} & used
 
 
