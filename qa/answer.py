@@ -112,7 +112,8 @@ def gate(question: str, scored: list[Sentence], reader: Reader) -> tuple[list[Se
     if reader.gate is None or reader.spans is None:
         return scored, short_answer(reader, question, scored[0].text)
     top = scored[:reader.gate.to_read([s.score for s in scored])]
-    spans = reader.spans.read(question, [s.text for s in top])
+    spans = reader.spans.read(question, [s.text for s in top],
+                              [s.passage.text[:s.start - s.passage.start] for s in top])
     p = reader.gate.probabilities(np.array([s.score for s in top]),
                                   np.array([s.margin for s in spans]))
     order = np.argsort(-p, kind="stable")

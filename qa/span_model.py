@@ -1,5 +1,8 @@
 """The span reader: a MiniLM fine-tuned (by `python -m qa.train_spans`) to read one (question,
-sentence) pair and point at the answer inside the sentence, or at nothing.
+sentence) pair and point at the answer inside the sentence, or at nothing. A model whose manifest
+names `context_words` also reads that many words of the passage before the sentence (so "He was
+born in 1856" can answer a question about Tesla), as `context [SEP] sentence`; it only ever points
+inside the sentence.
 
 For each sentence it gives `margin`, the best answer span's score minus the "no answer" score (the
 [CLS] piece): above 0 the model thinks the sentence answers, and the span is the short answer. The
@@ -8,7 +11,8 @@ and uses the embedder's own tokenizer. Each sentence is one model call (no paddi
 embedder, dynamic int8 quantization makes a call's output depend on what else is in it).
 
     spans = load_span_model()
-    scored = spans.read("Who shot Zapata?", ["Zapata was shot by the Zetas at a roadblock."])
+    scored = spans.read("Who shot Zapata?", ["Zapata was shot by the Zetas at a roadblock."],
+                        ["The agent was driving to Mexico City."])
     scored[0].margin, scored[0].start, scored[0].end
 """
 
@@ -25,7 +29,7 @@ import numpy as np
 
 MODEL_DIR = Path(__file__).resolve().parent / "span_model"
 MODEL_FILE, MANIFEST_FILE = "model_int8.onnx", "manifest.json"
-MAX_PIECES = 128  # question and sentence together, in word pieces
+MAX_PIECES = 192  # question, context and sentence together, in word pieces
 MAX_ANSWER_PIECES = 30  # the longest short answer, in word pieces
 
 
@@ -39,12 +43,28 @@ class SpanScore:
     end: int
 
 
-def encode_pair(tokenizer: Any, question: str,
-                sentence: str) -> tuple[list[int], list[int], list[tuple[int, int]]]:
-    """Word-piece ids, segment ids (0 question, 1 sentence) and per-piece character offsets into
-    their own text; the longer of the two is cut to fit `MAX_PIECES`."""
-    encoding = tokenizer.encode(question, sentence)
-    return list(encoding.ids), list(encoding.type_ids), [tuple(o) for o in encoding.offsets]
+@dataclass(frozen=True)
+class Encoded:
+    """A pair as word pieces: ids, segment ids (0 question, 1 context and sentence), character
+    offsets into their own segment's text, and where the sentence starts in segment 1."""
+
+    ids: list[int]
+    types: list[int]
+    offsets: list[tuple[int, int]]
+    base: int
+
+
+def context_before(text: str, start: int, words: int) -> str:
+    """The last `words` words of `text` before offset `start` (the sentence's own passage)."""
+    return " ".join(text[:start].split()[-words:]) if words > 0 else ""
+
+
+def encode_pair(tokenizer: Any, question: str, sentence: str, context: str = "") -> Encoded:
+    """The pair as word pieces; the longer segment is cut to fit `MAX_PIECES`."""
+    prefix = f"{context} [SEP] " if context else ""
+    encoding = tokenizer.encode(question, prefix + sentence)
+    return Encoded(list(encoding.ids), list(encoding.type_ids),
+                   [tuple(o) for o in encoding.offsets], len(prefix))
 
 
 def tokenizer_for(source: Path) -> Any:
@@ -57,10 +77,12 @@ def tokenizer_for(source: Path) -> Any:
 
 
 def best_span(starts: np.ndarray, ends: np.ndarray, types: Sequence[int],
-              offsets: Sequence[tuple[int, int]]) -> SpanScore:
+              offsets: Sequence[tuple[int, int]], base: int = 0) -> SpanScore:
     """The highest start + end score over spans of the sentence's pieces (at most
-    MAX_ANSWER_PIECES long), against the no-answer score at [CLS]."""
-    inside = np.array([t == 1 and b > a for t, (a, b) in zip(types, offsets, strict=True)])
+    MAX_ANSWER_PIECES long; the sentence starts at `base` in segment 1), against the no-answer
+    score at [CLS]; offsets are into the sentence."""
+    inside = np.array([t == 1 and b > a and a >= base
+                       for t, (a, b) in zip(types, offsets, strict=True)])
     if not inside.any():
         return SpanScore(-100.0, 0, 0)
     s = np.where(inside, starts, -1e9)
@@ -72,28 +94,35 @@ def best_span(starts: np.ndarray, ends: np.ndarray, types: Sequence[int],
     grid = np.where(band, grid, -1e9)
     i, j = (int(x) for x in np.unravel_index(int(np.argmax(grid)), grid.shape))
     margin = float(grid[i, j] - (starts[0] + ends[0]))
-    return SpanScore(margin, offsets[i][0], offsets[j][1])
+    return SpanScore(margin, offsets[i][0] - base, offsets[j][1] - base)
 
 
 class SpanModel:
-    """The int8 span reader: `read(question, sentences)` gives one SpanScore per sentence."""
+    """The int8 span reader: `read(question, sentences, befores)` gives one SpanScore per
+    sentence; `befores` are the passage texts before each sentence, of which it reads the last
+    `context_words` words (0: none)."""
 
-    def __init__(self, model_file: Path, source: Path, threads: int = 2) -> None:
+    def __init__(self, model_file: Path, source: Path, threads: int = 2,
+                 context_words: int = 0) -> None:
         from index.onnx_model import session
 
         self.tokenizer = tokenizer_for(source)
         self.session = session(model_file, threads)
+        self.context_words = context_words
 
-    def read(self, question: str, sentences: Sequence[str]) -> list[SpanScore]:
-        return [self._one(question, s) for s in sentences]
+    def read(self, question: str, sentences: Sequence[str],
+             befores: Sequence[str] | None = None) -> list[SpanScore]:
+        befores = befores if befores is not None else [""] * len(sentences)
+        return [self._one(question, s, context_before(b, len(b), self.context_words))
+                for s, b in zip(sentences, befores, strict=True)]
 
-    def _one(self, question: str, sentence: str) -> SpanScore:
-        ids, types, offsets = encode_pair(self.tokenizer, question, sentence)
-        feed = {"input_ids": np.array([ids], dtype=np.int64),
-                "token_type_ids": np.array([types], dtype=np.int64),
-                "attention_mask": np.ones((1, len(ids)), dtype=np.int64)}
+    def _one(self, question: str, sentence: str, context: str) -> SpanScore:
+        pair = encode_pair(self.tokenizer, question, sentence, context)
+        feed = {"input_ids": np.array([pair.ids], dtype=np.int64),
+                "token_type_ids": np.array([pair.types], dtype=np.int64),
+                "attention_mask": np.ones((1, len(pair.ids)), dtype=np.int64)}
         starts, ends = self.session.run(None, feed)
-        return best_span(starts[0], ends[0], types, offsets)
+        return best_span(starts[0], ends[0], pair.types, pair.offsets, pair.base)
 
 
 class SpanModelError(RuntimeError):
@@ -111,4 +140,4 @@ def load_span_model(folder: Path = MODEL_DIR, threads: int = 2) -> SpanModel | N
     if hashlib.sha256(model_file.read_bytes()).hexdigest() != manifest["sha256"]:
         raise SpanModelError(f"{model_file} does not match the sha256 in its manifest; rebuild "
                              "it with `python -m qa.train_spans`")
-    return SpanModel(model_file, model_path(), threads)
+    return SpanModel(model_file, model_path(), threads, int(manifest.get("context_words", 0)))

@@ -33,8 +33,10 @@ def gate_items(held: list[dict[str, Any]], first: Model, spans: Any, top: int = 
         p = first.probabilities(item["rows"])
         order = np.argsort(-p, kind="stable")
         order = order[:sentences_to_read(p[order].tolist(), top, read_floor)]
-        texts = [item["candidates"][i].text for i in order]
-        read = spans.read(item["example"].question, texts)
+        chosen = [item["candidates"][i] for i in order]
+        texts = [c.text for c in chosen]
+        befores = [c.passage_text[:c.passage_text.find(c.text)] for c in chosen]
+        read = spans.read(item["example"].question, texts, befores)
         out.append({"example": item["example"], "first": p[order],
                     "margins": np.array([s.margin for s in read]),
                     "labels": np.asarray(item["labels"])[order],

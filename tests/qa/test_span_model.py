@@ -18,7 +18,10 @@ from qa.span_model import (
     MODEL_FILE,
     SpanModelError,
     best_span,
+    context_before,
+    encode_pair,
     load_span_model,
+    tokenizer_for,
 )
 from qa.types import Passage
 
@@ -46,6 +49,25 @@ def test_best_span_never_ends_before_it_starts_nor_runs_too_long() -> None:
     found = best_span(starts, ends, types, offsets)
     assert found.start == offsets[5][0]
     assert offsets[5][1] <= found.end <= offsets[5 + MAX_ANSWER_PIECES - 1][1]
+
+
+def test_with_context_the_span_stays_inside_the_sentence() -> None:
+    from index.model import model_path
+
+    tokenizer = tokenizer_for(model_path())
+    pair = encode_pair(tokenizer, "Who shot him?", "The Zetas shot him.", "Zapata drove north")
+    assert pair.base == len("Zapata drove north [SEP] ")
+    n = len(pair.ids)
+    starts, ends = np.zeros(n), np.zeros(n)
+    in_context = [i for i, (t, (a, _)) in enumerate(zip(pair.types, pair.offsets, strict=True))
+                  if t == 1 and a < pair.base]
+    starts[in_context], ends[in_context] = 50.0, 50.0  # "Zapata" scores best but is context
+    first = next(i for i, (a, _) in enumerate(pair.offsets) if a == pair.base + 4)
+    last = next(i for i, (_, b) in enumerate(pair.offsets) if b == pair.base + 9)  # zeta ##s
+    starts[first], ends[last] = 5.0, 5.0
+    found = best_span(starts, ends, pair.types, pair.offsets, pair.base)
+    assert "The Zetas shot him."[found.start:found.end] == "Zetas"
+    assert context_before("One two three. Four five", 24, 3) == "three. Four five"
 
 
 def test_no_model_folder_means_no_span_model(tmp_path: Path) -> None:
