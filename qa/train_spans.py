@@ -10,8 +10,9 @@ start and an end score per word piece, and the [CLS] piece for "this sentence do
 A positive is the sentence that holds a gold answer, with the answer's span; negatives are the
 other sentences of the same paragraph (the hard ones), the sentence of another paragraph of the
 same article that shares most words with the question (what retrieval finds when the answering
-article is missing), SQuAD 2.0's unanswerable questions, and the covidqa-train sentences around
-the answer. No question or
+article is missing), the answering sentence against the question with a name or number swapped
+(`swapped`, for about a fifth of the questions), SQuAD 2.0's unanswerable questions, and the
+covidqa-train sentences around the answer. No question or
 paragraph that `python -m qa.train_reader` uses goes in: the reader's own questions and
 distractor paragraphs are left out, and of covidqa-train only the groups that the reader does not
 hold out are used, so the reader's held-out questions can fit how much to trust this model (its
@@ -24,6 +25,7 @@ import argparse
 import json
 import math
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -45,6 +47,9 @@ from qa.span_model import (
 DOMAINS = ("wikipedia", "wikipedia-new", "reddit", "amazon-reviews")
 CHECKPOINT = Path.home() / ".cache" / "qa" / "span-model-torch"
 CONTEXT_WORDS = 24  # words of the paragraph before the sentence that the model reads
+SWAP_FROM = 20  # other paragraphs of the article a swapped name or number is taken from
+_NAME = re.compile(r"\b[A-Z][\w'-]+(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]+)*")
+_NUMBER = re.compile(r"\b\d[\d,.]*\d\b|\b\d\b")
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,34 @@ def squad_pairs(data: list[Any], used: set[str], positives: int,
         out += pairs_of(qa["question"], context, answers, rng)
         other = [c for c in by_title[title] if c != context]
         out += nearest_elsewhere(qa, other, words)
+        out += swapped(qa, context, other, rng)
     return out + unanswerable_pairs(data, used, rng)
+
+
+def swapped(qa: dict[str, Any], context: str, others: list[str],
+            rng: random.Random) -> list[Pair]:
+    """The question with a name or number that its answering sentence holds swapped for one of
+    the same kind from another paragraph of the article ("When was Edison born?" against "Tesla
+    was born in 1856"), paired with that sentence as a negative: SQuAD 2.0's commonest kind of
+    unanswerable question, of which the training data holds few."""
+    start = qa["answers"][0]["answer_start"]
+    sentence = next(((a, b) for a, b in sentences_of(context) if a <= start < b), None)
+    if sentence is None:
+        return []
+    a, b = sentence
+    others = rng.sample(others, min(SWAP_FROM, len(others)))
+    for kind in (_NAME, _NUMBER):
+        anchors = [m for m in kind.finditer(qa["question"]) if m.start() > 0
+                   and m.group() in context[a:b]]
+        pool = {m.group() for c in others for m in kind.finditer(c)
+                if c[max(0, m.start() - 2):m.start()].strip() not in ("", ".", "!", "?")}
+        pool = {x for x in pool if x.casefold() not in context.casefold()}
+        if anchors and pool:
+            m = rng.choice(anchors)
+            question = qa["question"][:m.start()] + rng.choice(sorted(pool)) + \
+                qa["question"][m.end():]
+            return [pair(question, context, a, b)]
+    return []
 
 
 def nearest_elsewhere(qa: dict[str, Any], others: list[str],

@@ -123,6 +123,31 @@ def test_span_pairs_mark_the_answer_inside_the_sentence() -> None:
                                                      "Zapata worked for ICE."]
 
 
+def test_span_pairs_carry_the_words_before_the_sentence() -> None:
+    from qa.train_spans import CONTEXT_WORDS, pairs_of
+
+    text = "Nikola Tesla was an inventor. He was born in 1856 in Smiljan. He died in New York."
+    start = text.index("1856")
+    positive, *_ = pairs_of("When was Tesla born?", text, [(start, start + 4)], random.Random(0))
+    assert positive.sentence == "He was born in 1856 in Smiljan."
+    assert positive.context == "Nikola Tesla was an inventor."
+    assert len(positive.context.split()) <= CONTEXT_WORDS
+
+
+def test_a_swapped_name_makes_the_answering_sentence_a_negative() -> None:
+    from qa.train_spans import swapped
+
+    context = "Tesla moved to Paris in 1882. He worked for Continental Edison there."
+    qa = {"question": "When did Tesla move to Paris?",
+          "answers": [{"text": "1882", "answer_start": context.index("1882")}]}
+    others = ["In 1884 Thomas Edison hired him in New York City."]
+    (pair,) = swapped(qa, context, others, random.Random(0))
+    assert pair.sentence == "Tesla moved to Paris in 1882."
+    assert (pair.start, pair.end) == (-1, -1)
+    assert pair.question in ("When did Thomas Edison move to Paris?",
+                             "When did Tesla move to New York City?")
+
+
 def _passage(doc: str, title: str, text: str) -> Passage:
     return Passage(doc, f"{doc}-0", title, f"{doc}.txt", "", text, 0, len(text), 1.0)
 
