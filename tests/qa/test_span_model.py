@@ -85,13 +85,16 @@ def test_a_model_that_does_not_match_its_manifest_is_refused(tmp_path: Path) -> 
 def test_the_shipped_model_points_at_the_answer_and_not_at_a_sentence_without_one() -> None:
     spans = load_span_model()
     assert spans is not None
-    answers, other = spans.read("Who shot the drug agent near San Luis Potosi?", [
-        "The agent was shot by members of the Zetas cartel at a fake roadblock.",
-        "The weather in the capital was mild for the season.",
-    ])
     text = "The agent was shot by members of the Zetas cartel at a fake roadblock."
+    before = "Jaime Zapata, a U.S. immigration agent, was driving near San Luis Potosi on Tuesday."
+    question = "Who shot the drug agent near San Luis Potosi?"
+    answers, other = spans.read(question, [text, "The weather was mild for the season."],
+                                [before, f"{before} {text}"])
     assert "Zetas" in text[answers.start:answers.end]
     assert answers.margin > 0 > other.margin
+    # the words before the sentence (who "the agent" is) are what make it answer
+    (alone,) = spans.read(question, [text])
+    assert alone.margin < answers.margin
 
 
 @pytest.mark.skipif(not (TRAIN / "squad-train-pool" / "train.json").is_file(),
