@@ -16,7 +16,7 @@ covidqa-train sentences around the answer. No question or
 paragraph that `python -m qa.train_reader` uses goes in: the reader's own questions and
 distractor paragraphs are left out, and of covidqa-train only the groups that the reader does not
 hold out are used, so the reader's held-out questions can fit how much to trust this model (its
-gate, `qa.train_gate`) honestly. One epoch takes about an hour on 2 cores.
+gate, `qa.train_gate`) honestly. One epoch takes about 45 min on 2 cores.
 """
 
 from __future__ import annotations
