@@ -110,10 +110,9 @@ def squad_pairs(data: list[Any], used: set[str], positives: int,
     sentences."""
     rows = squad_rows(data, used)
     rng.shuffle(rows)
-    by_title: dict[str, list[str]] = {}
+    by_title: dict[str, dict[str, None]] = {}  # each article's paragraphs, once, in order
     for _, context, _, title in rows:
-        if context not in by_title.setdefault(title, []):
-            by_title[title].append(context)
+        by_title.setdefault(title, {})[context] = None
     words = {c: [(a, b, set(analyze(c[a:b]))) for a, b in sentences_of(c)]
              for contexts in by_title.values() for c in contexts}
     out: list[Pair] = []
