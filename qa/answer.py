@@ -29,6 +29,7 @@ from langchain_core.runnables import Runnable
 from index.embed import Embedder
 from index.sentences import after_title, is_heading, split_sentences
 from qa.citations import cite
+from qa.errors import NO_BUDGET, Budget
 from qa.lexical import analyze
 from qa.prompts import load_template
 from qa.reader import Candidate, Reader, load_reader, sentence_features, short_answer
@@ -44,6 +45,9 @@ MIN_WORDS = 4  # shorter "sentences" (headings, bylines) never answer
 # alone 66.5%, both always 77.7%) at 1.38 sentences per answer.
 SECOND_RATIO = 0.4
 CAVEAT = "The articles may only partly answer this."
+# The reader reads the sentences of the first this many passages however many were retrieved
+# (the rest are listed, not read): a question with a large `k` costs at most this much reading.
+READ_PASSAGES = 10
 
 
 @dataclass(frozen=True)
@@ -78,9 +82,10 @@ def default_reader() -> Reader:
 
 
 def read(question: str, passages: list[Passage], embedder: Embedder,
-         idf: Callable[[str], float], reader: Reader) -> Answer:
-    """The reader's answer from `passages`: see the module's three outcomes."""
-    scored, short = rank(question, passages, embedder, idf, reader)
+         idf: Callable[[str], float], reader: Reader, budget: Budget = NO_BUDGET) -> Answer:
+    """The reader's answer from `passages`: see the module's three outcomes. Past `budget`
+    (checked between stages) it raises TooSlow."""
+    scored, short = rank(question, passages, embedder, idf, reader, budget)
     refuse_below, caveat_below = reader.thresholds
     if not scored or scored[0].score < refuse_below:
         top = scored[0].score if scored else 0.0
@@ -95,10 +100,14 @@ def read(question: str, passages: list[Passage], embedder: Embedder,
 
 
 def rank(question: str, passages: list[Passage], embedder: Embedder,
-         idf: Callable[[str], float], reader: Reader) -> tuple[list[Sentence], str | None]:
-    """The candidate sentences of `passages` with their final probabilities, best first, and the
-    short answer inside the best one: what both the extractive answer and the LLM gate decide on."""
-    scored = score_with_reader(question, candidates(passages), embedder, idf, reader)
+         idf: Callable[[str], float], reader: Reader,
+         budget: Budget = NO_BUDGET) -> tuple[list[Sentence], str | None]:
+    """The candidate sentences of the first `READ_PASSAGES` passages with their final
+    probabilities, best first, and the short answer inside the best one: what both the
+    extractive answer and the LLM gate decide on."""
+    scored = score_with_reader(question, candidates(passages[:READ_PASSAGES]), embedder, idf,
+                               reader)
+    budget.check()
     return gate(question, scored, reader)
 
 
@@ -127,7 +136,8 @@ def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedd
                       idf: Callable[[str], float], reader: Reader) -> list[Sentence]:
     """The sentences with the reader's probabilities as scores, best first; sentences that only
     echo the question (or ask one) are never candidates."""
-    sentences = [s for s in sentences if adds_to(question, s.text)]
+    asked = frozenset(analyze(question))  # analysed once, not once per sentence
+    sentences = [s for s in sentences if adds_to(question, s.text, asked)]
     if not sentences:
         return []
     dense = cosines(question, sentences, embedder) if reader.dense else np.zeros(len(sentences))
@@ -160,12 +170,13 @@ def answer_heuristic(
     return Answer(question, text, True, tuple(citations), tuple(passages), reason="answered")
 
 
-def adds_to(question: str, sentence: str) -> bool:
+def adds_to(question: str, sentence: str, asked: frozenset[str] | None = None) -> bool:
     """False for a sentence that is itself a question, or that says nothing beyond the question's
-    own words: an article that repeats a question word for word must not become its answer."""
+    own words: an article that repeats a question word for word must not become its answer.
+    `asked` is the question's analysed words, when the caller already has them."""
     if sentence.rstrip(" \"'”’)]").endswith("?"):
         return False
-    return bool(set(analyze(sentence)) - set(analyze(question)))
+    return bool(set(analyze(sentence)) - (asked if asked is not None else set(analyze(question))))
 
 
 def candidates(passages: list[Passage]) -> list[Sentence]:

@@ -6,9 +6,12 @@
 Without an LLM this is a rule: a question that leans on the conversation (opens with "and",
 "what about", ...; refers back with a pronoun such as "he", "it", "their", "these"; or is
 elliptical: at most two content words of its own, none of them a name or a number, in five words
-or fewer) borrows the content words of the previous standalone question that it doesn't already
-have. Any other question stands alone, as typed: "What is the capital of France?" after a question
-about Mexico is searched as it is. The query is shown to the asker ("searched for: ...").
+or fewer) borrows the content words of the turn it refers to, the previous question as it was
+searched, that it doesn't already have: at most `MAX_BORROWED` of them. Only the last two questions
+are read (the previous one, and the one before it if the previous was itself a follow-up), so a
+long conversation never makes a long query: borrowings are never borrowed again. Any other
+question stands alone, as typed: "What is the capital of France?" after a question about Mexico is
+searched as it is. The query is shown to the asker ("searched for: ...").
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ PRONOUNS = frozenset("he she they it him her them his hers their theirs its this
 REFERRING = frozenset("he she they it him her them his hers their theirs its this these those "
                       "himself herself itself themselves".split())
 ELLIPSIS_WORDS = 5
+MAX_BORROWED = 8  # content words a follow-up borrows from the turn it refers to, at most
 # Words that never carry a follow-up's topic, so it never borrows them: function and question
 # words, pronouns and chat phrasing ("please tell", "say"). Not the BM25 stop list
 # (`qa.lexical.STOPWORDS`, an English function-word list that keeps "tell", "yes", "please").
@@ -63,23 +67,30 @@ def _text(content: Any) -> str:
 
 
 def standalone(question: str, history: Sequence[Any] = ()) -> str:
-    """The question as a search query that stands on its own, given the conversation so far."""
-    query = ""
-    for turn in [*user_turns(history), question]:
-        query = condense(turn, query) if query else " ".join(turn.split())
-    return query
+    """The question as a search query that stands on its own, given the conversation so far:
+    only the last two questions are read, whatever the conversation's length."""
+    turns = user_turns(history)[-2:]
+    previous = " ".join(turns[-1].split()) if turns else ""
+    if len(turns) == 2:  # the previous question as it was searched: one level, never deeper
+        previous = condense(previous, turns[0])
+    return condense(question, previous)
 
 
 def condense(question: str, previous: str) -> str:
-    """`question`, with the previous query's missing content words if it is a follow-up."""
+    """`question`, with up to `MAX_BORROWED` of the previous query's missing content words if it
+    is a follow-up (the previous query's own words first, then those it had borrowed)."""
     question = " ".join(question.split())
     if not previous or not is_follow_up(question):
         return question
     own = {w.lower() for w in content_words(question)}
-    borrowed = [w for w in dict.fromkeys(content_words(_strip_context(previous)))
-                if w.lower() not in own]
+    borrowed: dict[str, str] = {}
+    for word in content_words(_strip_context(previous)):
+        if word.lower() not in own and word.lower() not in borrowed:
+            borrowed[word.lower()] = word
+            if len(borrowed) == MAX_BORROWED:
+                break
     core = _strip_opener(question)
-    return f"{core} ({' '.join(borrowed)})" if borrowed else core
+    return f"{core} ({' '.join(borrowed.values())})" if borrowed else core
 
 
 def is_follow_up(question: str) -> bool:

@@ -259,7 +259,8 @@ def sentence_features(question: str, candidates: Sequence[Candidate], dense: np.
     q = _QuestionView.of(question, idf)
     analyzed = [set(analyze(c.text)) for c in candidates]
     cov = np.array([q.coverage(a) for a in analyzed])
-    passage_cov = {c.passage_text: q.coverage(set(analyze(c.passage_text))) for c in candidates}
+    passage_cov = {text: q.coverage(set(analyze(text)))  # each passage analysed once
+                   for text in dict.fromkeys(c.passage_text for c in candidates)}
     rows = [_row(q, c, a, float(s), cov, i, passage_cov[c.passage_text], candidates)
             for i, (c, a, s) in enumerate(zip(candidates, analyzed, dense, strict=True))]
     out = np.array(rows, dtype=float)

@@ -20,7 +20,7 @@ from index.store import Store, StoredArticle, open_store
 from qa.answer import default_reader, read
 from qa.condense import standalone, user_turns
 from qa.embed_cache import CachedEmbeddings
-from qa.errors import BadQuestion, Cancelled, EmptyStore, NotFound
+from qa.errors import BadQuestion, Budget, Cancelled, EmptyStore, NotFound
 from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
 from qa.retrieve import (
@@ -45,6 +45,8 @@ class Service:
     backend: Backend = Backend()
     llm: Any = field(default=None, repr=False)  # a LangChain chat model; None = extractive
     max_history_turns: int = 50
+    answer_seconds: float = 10.0  # each answer's time budget (QA_ANSWER_SECONDS)
+    max_k: int = 20
     _corpus: Corpus | None = field(default=None, repr=False)
     _corpus_version: str = ""
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -69,7 +71,7 @@ class Service:
         return cls(store, load_embedder(settings.embed_batch,
                                         precision=settings.embed_precision), settings.k,
                    settings.max_question_chars, backend, llm,
-                   settings.max_history_turns)
+                   settings.max_history_turns, settings.answer_seconds, settings.max_k)
 
     def corpus(self) -> Corpus:
         """The BM25 corpus, rebuilt whenever the stored articles have changed. One question
@@ -112,8 +114,10 @@ class Service:
         Answering, in order: check the input, condense the question into a standalone query,
         retrieve its passages, answer from them. Bad input, an empty store or filters matching
         nothing raise here, before any event is made: callers need not start the stream to find
-        out."""
+        out. The answer has `answer_seconds` from here; past them it stops with TooSlow."""
+        budget = Budget(self.answer_seconds)
         question = check_question(question, self.max_question_chars)
+        k = check_k(k, self.k, self.max_k)
         check_history(history, self.max_history_turns, self.max_question_chars)
         check_filters(filters)  # a bad date or source fails here, before any work
         corpus = self.corpus()
@@ -121,10 +125,11 @@ class Service:
             raise EmptyStore("The store has no articles yet: "
                              "add some with `python -m index add PATH` or upload them")
         query = self.condense(question, history)
-        passages = search(query, corpus, self.vectors(), k or self.k, filters)
+        passages = search(query, corpus, self.vectors(), k, filters)
         if not passages and filters != Filters():  # only then: listing the articles costs
             self.check_matches(filters)
-        return self.events(question, query, passages, corpus)
+        budget.check()
+        return self.events(question, query, passages, corpus, budget)
 
     def condense(self, question: str, history: Sequence[Any]) -> str:
         """The standalone query: the rule's, or the LLM's rewrite of a follow-up."""
@@ -140,19 +145,21 @@ class Service:
                               "a source is an article's doc id, its path as listed, or its URL")
 
     def events(self, question: str, query: str, passages: list[Passage],
-               corpus: Corpus) -> Iterator[Event]:
+               corpus: Corpus, budget: Budget) -> Iterator[Event]:
         """The answer from the passages: the extractive reader's, whole; or an LLM's, token by
         token, checked against them."""
         if self.llm is None:
-            yield from emit(self.extractive(question, query, passages, corpus))
+            yield from emit(self.extractive(question, query, passages, corpus, budget))
             return
+        budget.check()
         yield from generate(query, question, passages, self.llm, self.sentences,
                             corpus.bm25.idf, self.backend)
 
     def retrieve(self, query: str, k: int | None = None,
                  filters: Filters = Filters()) -> list[Passage]:
         """The top `k` passages for `query` (hybrid, filtered): `k` and filters per call."""
-        return search(query, self.corpus(), self.vectors(), k or self.k, filters)
+        return search(query, self.corpus(), self.vectors(), check_k(k, self.k, self.max_k),
+                      filters)
 
     def vectors(self) -> Any:
         """The store's chunks as one langchain-chroma wrapper, made once (it asks Chroma for the
@@ -163,8 +170,8 @@ class Service:
             return self._vectors
 
     def extractive(self, question: str, query: str, passages: list[Passage],
-                   corpus: Corpus) -> Answer:
-        result = read(query, passages, self.sentences, corpus.bm25.idf, default_reader())
+                   corpus: Corpus, budget: Budget) -> Answer:
+        result = read(query, passages, self.sentences, corpus.bm25.idf, default_reader(), budget)
         sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
         return replace(result, question=question, query=query, sentences=sentences,
                        generator=Generator("extractive", MODEL_NAME))
@@ -250,6 +257,15 @@ def check_question(question: str, max_chars: int) -> str:
     return question
 
 
+def check_k(k: int | None, default: int, most: int) -> int:
+    """The passages to retrieve: `default` when not given; BadQuestion outside 1..`most`."""
+    if k is None:
+        return min(default, most)
+    if not 1 <= k <= most:
+        raise BadQuestion(f"k (passages to retrieve) must be between 1 and {most}, got {k}")
+    return k
+
+
 def check_history(history: Sequence[Any], max_turns: int, max_chars: int) -> None:
     """BadQuestion when the conversation has too many turns or a turn is too long or not text."""
     if len(history) > max_turns:
@@ -261,8 +277,17 @@ def check_history(history: Sequence[Any], max_turns: int, max_chars: int) -> Non
                               "is not valid text")
 
 
+MAX_SOURCES = 200  # source filters per question: far below what Chroma's query can take
+MAX_SOURCE_CHARS = 2000
+
+
 def check_filters(filters: Filters) -> None:
-    """FilterError for a bad date range or a source that is not valid text."""
+    """FilterError for too many or too long sources, a bad date range or a source that is not
+    valid text."""
+    if len(filters.sources) > MAX_SOURCES:
+        raise FilterError(f"{len(filters.sources)} source filters; the limit is {MAX_SOURCES}")
+    if any(len(s) > MAX_SOURCE_CHARS for s in filters.sources):
+        raise FilterError(f"A source filter is longer than {MAX_SOURCE_CHARS} characters")
     filters.bounds()
     if not all(encodable(s) for s in filters.sources):
         raise FilterError("A source filter contains a character that is not valid text "

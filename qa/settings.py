@@ -49,6 +49,15 @@ def proxies(raw: str) -> tuple[str, ...]:
     return values
 
 
+def host_names(raw: str) -> tuple[str, ...]:
+    """Comma- or space-separated host names or addresses, without scheme or port."""
+    values = tuple(v.strip().lower() for v in raw.replace(",", " ").split() if v.strip())
+    bad = [v for v in values if "/" in v or any(c in v for c in ";\"<>@")]
+    if bad:
+        raise ValueError(f"not a host name: {bad[0]!r} (write the name alone, no scheme or path)")
+    return values
+
+
 def parse_pages(raw: str) -> str:
     if raw not in ("open", "key", "login"):
         raise ValueError("expected open, key or login")
@@ -59,6 +68,13 @@ def non_negative_int(raw: str) -> int:
     value = int(raw)
     if value < 0:
         raise ValueError("expected 0 or a positive integer")
+    return value
+
+
+def positive_float(raw: str) -> float:
+    value = float(raw)
+    if not value > 0 or value == float("inf"):
+        raise ValueError("expected a positive number of seconds")
     return value
 
 
@@ -73,6 +89,10 @@ class Settings(StoreSettings):
     """Every setting of the process, typed, each read once from `QA_<NAME>` (see `load`)."""
 
     k: int = setting(positive_int, 5, "Passages retrieved per question.")
+    max_k: int = setting(positive_int, 20, "Most passages a caller may ask for (k); the reader "
+                         "reads the first 10 of them.")
+    answer_seconds: float = setting(positive_float, 10.0, "Time budget of one answer, in "
+                                    "seconds: past it the answer stops with a 503 (too_slow).")
     max_question_chars: int = setting(positive_int, 2000, "Longest question accepted.")
     backend: str = setting(parse_backend, "extractive",
                            "Answer generator: extractive, llamacpp, openai.")
@@ -108,6 +128,16 @@ class Settings(StoreSettings):
                                "uploads (questions, chat calls), in KB.")
     max_history_turns: int = setting(positive_int, 50, "Most earlier turns a question may "
                                      "carry (each at most twice QA_MAX_QUESTION_CHARS long).")
+    allowed_hosts: tuple[str, ...] = setting(
+        host_names, ("localhost", "127.0.0.1", "::1"), "Host names this service answers to "
+        "(comma-separated; *.corp.example for subdomains, * for any): others are a 400, which "
+        "stops DNS rebinding. `python -m ui --host NAME` adds NAME.")
+    max_in_flight: int = setting(non_negative_int, 4, "Answers one client (key or address) may "
+                                 "have computed at once through the API; 0 = no limit.")
+    cookie_secret: str = setting(str, "", "Secret that signs the page cookie (give every replica "
+                                 "the same one); random per process by default.", secret=True)
+    page_cookie_hours: int = setting(positive_int, 12, "Hours a page cookie (from ?key=) and a "
+                                     "login session (QA_PAGES=login) last.")
     trusted_proxies: tuple[str, ...] = setting(
         proxies, (), "Addresses of reverse proxies whose X-Forwarded-For is believed "
         "(comma-separated IPs, or * for any); none by default.")
@@ -133,6 +163,10 @@ def check_access(settings: Settings) -> Settings:
                            "take the same keys")
     if settings.pages == "login" and not settings.page_users:
         raise SettingError("Setting QA_PAGES=login needs QA_PAGE_USERS (NAME:PASSWORD pairs)")
+    if settings.pages == "login" and not settings.api_keys:
+        raise SettingError("Setting QA_PAGES=login protects the pages but not the API: set "
+                           "QA_API_KEYS too (read-write keys; then /api/* and adding or removing "
+                           "articles need one), or the API stays open to anyone for writes")
     return settings
 
 

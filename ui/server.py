@@ -38,7 +38,8 @@ def create_app(service: Service, settings: Settings) -> FastAPI:
     app = create_api(service, settings, policy,
                      [(GradioGuard, {"policy": policy, "upload_dir": upload_dir,
                                      "api_names": {"": frozenset(PAGE_EVENTS),
-                                                   "/embed": frozenset(EMBED_EVENTS)}})])
+                                                   "/embed": frozenset(EMBED_EVENTS)},
+                                     "session_seconds": settings.page_cookie_hours * 3600})])
     limit, upload_mb = settings.concurrency, settings.max_upload_mb
     chat_css = (STATIC / "chat.css").read_text(encoding="utf-8")
     embed_css = chat_css + (STATIC / "embed.css").read_text(encoding="utf-8")

@@ -21,6 +21,7 @@ import hashlib
 import hmac
 import math
 import re
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -36,6 +37,7 @@ from qa.settings import Settings
 
 COOKIE = "qa_page_key"
 UPLOAD_PATH = "/api/documents"
+LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 def json_error(status: int, code: str, message: str, headers: dict[str, str] | None = None
@@ -50,13 +52,19 @@ def _digest(text: str, purpose: str) -> bytes:
 
 @dataclass(frozen=True)
 class Keys:
-    """The accepted API keys, held as digests and compared in constant time."""
+    """The accepted API keys, held as digests and compared in constant time. The page cookie that
+    stands for a key is an HMAC of its digest and the time it was issued, under `secret` (random
+    per process unless QA_COOKIE_SECRET is set), and expires after `cookie_seconds`."""
 
     digests: tuple[bytes, ...] = ()
+    secret: bytes = b""
+    cookie_seconds: int = 12 * 3600
 
     @classmethod
-    def of(cls, keys: tuple[str, ...]) -> Keys:
-        return cls(tuple(_digest(k, "key") for k in keys))
+    def of(cls, keys: tuple[str, ...], secret: bytes = b"", cookie_seconds: int = 12 * 3600
+           ) -> Keys:
+        return cls(tuple(_digest(k, "key") for k in keys), secret or secrets.token_bytes(32),
+                   cookie_seconds)
 
     def __bool__(self) -> bool:
         return bool(self.digests)
@@ -64,22 +72,58 @@ class Keys:
     def accepts(self, key: str) -> bool:
         return self._matches(_digest(key, "key"))
 
-    def cookie_for(self, key: str) -> str:
-        return hashlib.sha256(b"page:" + _digest(key, "key")).hexdigest()
+    def cookie_for(self, key: str, now: float | None = None) -> str:
+        issued = str(int(time.time() if now is None else now))
+        return f"{issued}.{self._seal(_digest(key, 'key'), issued)}"
 
-    def accepts_cookie(self, value: str) -> bool:
-        """True if the cookie was made by `cookie_for` from an accepted key."""
+    def accepts_cookie(self, value: str, now: float | None = None) -> bool:
+        """True if the cookie was made by `cookie_for` from an accepted key, under this secret,
+        and has not expired."""
+        issued, _, seal = value.partition(".")
+        age = (time.time() if now is None else now) - int(issued) if issued.isdigit() else -1
+        if not 0 <= age <= self.cookie_seconds:
+            return False
         found = False
         for d in self.digests:  # every key is compared, whichever matches
-            expected = hashlib.sha256(b"page:" + d).hexdigest()
-            found |= hmac.compare_digest(expected.encode(), value.encode("utf-8", "replace"))
+            found |= hmac.compare_digest(self._seal(d, issued).encode(),
+                                         seal.encode("utf-8", "replace"))
         return found
+
+    def _seal(self, digest: bytes, issued: str) -> str:
+        return hmac.new(self.secret, b"page:" + digest + b":" + issued.encode(),
+                        hashlib.sha256).hexdigest()
 
     def _matches(self, digest: bytes) -> bool:
         found = False
         for d in self.digests:
             found |= hmac.compare_digest(d, digest)
         return found
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """The names this service answers to (the `Host` header, port aside): a page of a site whose
+    name resolves here by DNS rebinding sends its own name, so it is refused. `*.corp.example`
+    matches subdomains; `*` alone matches any name."""
+
+    names: tuple[str, ...] = LOOPBACK_NAMES
+
+    def allows(self, host_header: str) -> bool:
+        host = _host_name(host_header)
+        for name in self.names:
+            name = name.lower().strip("[]")
+            if name == "*" or host == name or (name.startswith("*.") and
+                                                host.endswith(name[1:])):
+                return True
+        return False
+
+
+def _host_name(header: str) -> str:
+    """The name of a Host header: `[::1]:7860` -> `::1`, `Example.COM:80` -> `example.com`."""
+    header = header.strip().lower()
+    if header.startswith("["):
+        return header[1:].partition("]")[0]
+    return header.rpartition(":")[0] if header.count(":") == 1 else header
 
 
 @dataclass(frozen=True)
@@ -132,6 +176,37 @@ class RateLimiter:
                 self._buckets.popitem(last=False)  # the longest idle client
         return 0.0 if allowed else (1.0 - tokens) / rate
 
+    def charge(self, who: str, tokens: float) -> None:
+        """Take `tokens` more from `who`'s bucket (a request that cost more than one): it may go
+        below zero, down to minus a burst, and the client then waits for it to refill."""
+        if self.per_minute <= 0 or tokens <= 0:
+            return
+        with self._lock:
+            have, then = self._buckets.pop(who, (float(self.burst), self.clock()))
+            self._buckets[who] = (max(have - tokens, -float(self.burst)), then)
+
+
+@dataclass
+class InFlight:
+    """Answers being computed per client, at most `most` at once (0: no limit)."""
+
+    most: int
+    _counts: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def enter(self, who: str) -> bool:
+        with self._lock:
+            if self.most and self._counts.get(who, 0) >= self.most:
+                return False
+            self._counts[who] = self._counts.get(who, 0) + 1
+            return True
+
+    def leave(self, who: str) -> None:
+        with self._lock:
+            left = self._counts.pop(who, 1) - 1
+            if left > 0:
+                self._counts[who] = left
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -146,17 +221,22 @@ class Policy:
     upload_paths: tuple[str, ...] = (UPLOAD_PATH,)
     origins: Origins = field(default_factory=lambda: Origins(()))
     public_paths: tuple[str, ...] = ()
+    hosts: Hosts = Hosts(("*",))
+    in_flight: InFlight = field(default_factory=lambda: InFlight(0))
 
     @classmethod
     def from_settings(cls, settings: Settings, upload_paths: tuple[str, ...] = (),
                       public_paths: tuple[str, ...] = ()) -> Policy:
         """The policy of the settings; a UI adds its own upload paths (with the API's size
         limit) and the paths anyone may fetch whatever QA_PAGES says."""
-        return cls(Keys.of(settings.api_keys), settings.pages == "key",
+        secret = settings.cookie_secret.encode() or secrets.token_bytes(32)
+        seconds = settings.page_cookie_hours * 3600
+        return cls(Keys.of(settings.api_keys, secret, seconds), settings.pages == "key",
                    RateLimiter(settings.rate_per_minute, settings.rate_burst),
-                   settings.max_upload_mb * 2**20, Keys.of(settings.read_keys),
+                   settings.max_upload_mb * 2**20, Keys.of(settings.read_keys, secret, seconds),
                    settings.max_body_kb * 2**10, (UPLOAD_PATH, *upload_paths),
-                   Origins(settings.frame_ancestors), public_paths)
+                   Origins(settings.frame_ancestors), public_paths,
+                   Hosts(settings.allowed_hosts), InFlight(settings.max_in_flight))
 
     @property
     def keyed(self) -> bool:
@@ -205,10 +285,19 @@ def kind_of(path: str, public: tuple[str, ...] = ()) -> str:
     return "public" if path in public else "page"
 
 
-def limited(conn: HTTPConnection, method: str) -> bool:
+def limited(conn: HTTPConnection, method: str, failed_key: bool = False) -> bool:
     """Requests that cost work or guess a secret: the API, every POST to the pages (questions,
-    uploads, the login form) and every `?key=`."""
-    return kind_of(conn.url.path) == "api" or method in BODY_METHODS or "key" in conn.query_params
+    uploads, the login form), every `?key=` and every Bearer key that is not valid, anywhere."""
+    return (kind_of(conn.url.path) == "api" or method in BODY_METHODS or
+            "key" in conn.query_params or failed_key)
+
+
+COST_SECONDS = 1.0  # an answer costs one request more for each further second it took
+
+
+def costly(path: str, method: str) -> bool:
+    """Requests whose cost grows with what they ask: the API's answers."""
+    return method == "POST" and path in ("/api/ask", "/api/ask/stream")
 
 
 class AccessControl:
@@ -225,19 +314,51 @@ class AccessControl:
         refusal = self.refusal(conn, scope)
         if refusal is not None:
             await refusal(scope, receive, send)
-        elif scope["method"] in BODY_METHODS:
+        elif costly(scope["path"], scope["method"]):
+            await self.counted(conn, scope, receive, send)
+        else:
+            await self.admitted(scope, receive, send)
+
+    async def admitted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The request, its body bounded by the upload or the body limit."""
+        if scope["method"] in BODY_METHODS:
             limit = self.policy.max_upload if self.policy.is_upload(scope["path"]) else \
                 self.policy.max_body
             await BodyLimit(self.app, limit)(scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
+    async def counted(self, conn: HTTPConnection, scope: Scope, receive: Receive,
+                      send: Send) -> None:
+        """An answer: at most `in_flight.most` at once per client, and each second it took
+        beyond the first costs the client one request more."""
+        key = bearer(conn)
+        who = identity(conn, key, bool(self.policy.rights(key)))
+        if not self.policy.in_flight.enter(who):
+            await json_error(429, "rate_limited", "Too many questions at once from this client: "
+                             "wait for an answer first", {"Retry-After": "1"})(scope, receive,
+                                                                               send)
+            return
+        started = time.monotonic()
+        try:
+            await self.admitted(scope, receive, send)
+        finally:
+            self.policy.in_flight.leave(who)
+            extra = math.floor((time.monotonic() - started) / COST_SECONDS)
+            self.policy.limiter.charge(who, extra)
+
     def refusal(self, conn: HTTPConnection, scope: Scope) -> Response | None:
         """The response that stops this request here, or None to let it through."""
         path, method, key = scope["path"], scope["method"], bearer(conn)
+        if method not in KNOWN_METHODS:
+            return json_error(405, "method_not_allowed", f"{method} is not allowed here",
+                              {"Allow": ", ".join(sorted(KNOWN_METHODS))})
+        if not self.policy.hosts.allows(conn.headers.get("host", "")):
+            return json_error(400, "bad_host", "This service does not answer to that host name "
+                              "(add it to QA_ALLOWED_HOSTS)")
         kind = kind_of(path, self.policy.public_paths)
         rights = self.policy.rights(key)  # checked once per request
-        if limited(conn, method):
+        if limited(conn, method, failed_key=bool(key) and not rights):
             wait = self.policy.limiter.take(identity(conn, key, bool(rights)))
             if wait > 0:
                 return too_many(wait)
@@ -249,6 +370,10 @@ class AccessControl:
         if kind == "page":
             return self.page_refusal(conn, rights)
         return None
+
+    def cookie_for(self, key: str) -> str:
+        keys = self.policy.keys if self.policy.keys.accepts(key) else self.policy.read_keys
+        return keys.cookie_for(key)
 
     def api_refusal(self, path: str, method: str, key: str, rights: str) -> Response | None:
         if self.policy.keyed and not rights:
@@ -262,7 +387,7 @@ class AccessControl:
         """`?key=` (any mode) becomes the page cookie; with QA_PAGES=key the pages need one."""
         given = conn.query_params.get("key", "")
         if given and self.policy.rights(given):
-            return remember_key(conn, self.policy.keys.cookie_for(given))
+            return remember_key(conn, self.cookie_for(given), self.policy.keys.cookie_seconds)
         if not self.policy.pages_need_key or rights or \
                 self.policy.cookie_rights(conn.cookies.get(COOKIE, "")):
             return None
@@ -272,6 +397,7 @@ class AccessControl:
 
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+KNOWN_METHODS = BODY_METHODS | {"GET", "HEAD", "OPTIONS"}  # TRACE, CONNECT, ...: 405
 
 
 def writes(path: str, method: str) -> bool:
@@ -312,14 +438,14 @@ def too_many(wait: float) -> Response:
                       {"Retry-After": str(seconds)})
 
 
-def remember_key(conn: HTTPConnection, cookie: str) -> Response:
+def remember_key(conn: HTTPConnection, cookie: str, max_age: int) -> Response:
     """Redirect to the same address without `key`, setting the cookie that stands for it."""
     query = urlencode([(k, v) for k, v in parse_qsl(conn.url.query) if k != "key"])
     path = "/" + conn.url.path.lstrip("/\\")  # "//evil.example" would leave the site
     response = RedirectResponse(path + (f"?{query}" if query else ""), 303)
     secure = conn.url.scheme == "https"  # cross-site iframes (a wiki) need SameSite=None; Secure
     response.set_cookie(COOKIE, cookie, httponly=True, secure=secure,
-                        samesite="none" if secure else "lax", max_age=30 * 24 * 3600)
+                        samesite="none" if secure else "lax", max_age=max_age)
     return response
 
 

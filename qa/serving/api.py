@@ -48,25 +48,54 @@ HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "n
 
 class FiltersIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    sources: list[str] = Field(default=[], description="source paths/urls or doc ids to keep")
+    sources: list[str] = Field(default=[], description="source paths/urls or doc ids to keep "
+                               "(at most 200: more is a 400)")
     date_from: str = Field(default="", description="YYYY[-MM[-DD]], inclusive")
     date_to: str = Field(default="", description="YYYY[-MM[-DD]], inclusive")
 
 
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(description="the question; follow-ups are read against `history`")
+    question: str = Field(min_length=1, description="the question; follow-ups are read against "
+                          "`history` (at most QA_MAX_QUESTION_CHARS characters)")
     history: list[str | dict[str, Any] | list[Any]] = Field(
         default=[], description="earlier turns: the user's questions as strings, or {role, "
         "content} chat messages, or [question, answer] pairs")
     filters: FiltersIn = FiltersIn()
-    k: int | None = Field(default=None, ge=1, le=50, description="passages to retrieve")
+    k: int | None = Field(default=None, ge=1, le=100, description="passages to retrieve (at "
+                          "most QA_MAX_K, 20 by default; the reader reads the first 10)")
 
     def to_filters(self) -> Filters:
         f = self.filters
         return Filters(tuple(f.sources), f.date_from, f.date_to)
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable, e.g. bad_question, unauthorized")
+    message: str = Field(description="for a human: what went wrong and what to do")
+
+
+class ErrorOut(BaseModel):
+    """The one error shape of every status below."""
+
+    error: ErrorDetail
+
+
+ERROR_TEXT = {400: "Bad input: an empty, too long or invalid question, history, k or filter",
+              401: "No key, or a key that is not valid", 403: "A read key where writing needs "
+              "a read-write key, or a request from another site", 404: "No such article",
+              413: "The body or upload is too large", 422: "The body does not fit the schema",
+              429: "Too many requests, or too many at once: see Retry-After",
+              503: "The answer ran past its time budget (too_slow)"}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all in the one error shape."""
+    return {s: {"model": ErrorOut, "description": ERROR_TEXT[s]} for s in statuses}
+
+
+ASK_ERRORS = errors(400, 401, 403, 413, 422, 429, 503)
+READ_ERRORS = errors(401, 429)
 error = json_error
 
 
@@ -131,22 +160,23 @@ def add_fallback(app: FastAPI) -> None:
 
 
 def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
-    @app.post("/api/ask", summary="Answer a question with cited passages")
+    @app.post("/api/ask", summary="Answer a question with cited passages", responses=ASK_ERRORS)
     def ask(body: AskIn) -> dict[str, Any]:
         return service.ask(body.question, body.k, body.to_filters(), body.history).to_dict()
 
     @app.post("/api/ask/stream", summary="The same answer as Server-Sent Events",
-              response_class=StreamingResponse)
+              response_class=StreamingResponse, responses=ASK_ERRORS)
     def ask_stream(body: AskIn) -> StreamingResponse:
         events = service.stream(body.question, body.k, body.to_filters(), body.history)
         return StreamingResponse(sse(events), media_type="text/event-stream",
                                  headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
-    @app.get("/api/documents", summary="The stored articles")
+    @app.get("/api/documents", summary="The stored articles", responses=READ_ERRORS)
     def documents() -> dict[str, Any]:
         return {"documents": [asdict(a) for a in service.documents()]}
 
-    @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)")
+    @app.post("/api/documents", summary="Upload articles (.txt .md .html .jsonl)",
+              responses=errors(400, 401, 403, 413, 422, 429))
     async def upload(request: Request, files: list[UploadFile] = File(...)) -> dict[str, Any]:
         # the body's size was checked before parsing (qa.serving.access.BodyLimit)
         if len(files) > max_files:
@@ -159,12 +189,13 @@ def add_routes(app: FastAPI, service: Service, max_files: int) -> None:
                 "errors": [{"file": e.path.removeprefix("upload:"), "reason": e.reason}
                            for e in report.errors]}
 
-    @app.delete("/api/documents/{doc_id}", summary="Remove an article and its chunks")
+    @app.delete("/api/documents/{doc_id:path}", summary="Remove an article and its chunks",
+                responses=errors(401, 403, 404, 429))
     def remove(doc_id: str) -> dict[str, Any]:
         service.remove(doc_id)
         return {"removed": doc_id}
 
-    @app.get("/api/health", summary="Store and model status")
+    @app.get("/api/health", summary="Store and model status", responses=READ_ERRORS)
     def health() -> dict[str, Any]:
         return service.health()
 

@@ -16,7 +16,7 @@ from index.embed import MODEL_NAME
 from index.settings import SettingError, read_settings
 from index.store import open_store
 from qa.service import Service
-from qa.serving.access import Keys, RateLimiter
+from qa.serving.access import Hosts, InFlight, Keys, RateLimiter
 from qa.serving.api import create_api
 from qa.settings import ALL_SETTINGS, check_access
 from tests.conftest import SAMPLES, serve
@@ -36,7 +36,8 @@ def service(tmp_path_factory: pytest.TempPathFactory, embedder) -> Service:  # t
 
 def client_for(service: Service, **env: str) -> TestClient:
     settings = check_access(read_settings(ALL_SETTINGS, {"QA_RATE_PER_MINUTE": "0", **env}))
-    return TestClient(create_api(service, settings), raise_server_exceptions=False)
+    return TestClient(create_api(service, settings), raise_server_exceptions=False,
+                      base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +218,8 @@ def _chunked_form(size: int) -> Iterator[bytes]:
     ({"QA_API_KEYS": "short"}, "QA_API_KEYS is invalid: each key needs at least 16"),
     ({"QA_PAGES": "key"}, "QA_PAGES=key needs QA_API_KEYS"),
     ({"QA_PAGES": "login"}, "QA_PAGES=login needs QA_PAGE_USERS"),
+    ({"QA_PAGES": "login", "QA_PAGE_USERS": "ana:pw-long-enough"},
+     "QA_PAGES=login protects the pages but not the API: set QA_API_KEYS"),
     ({"QA_PAGES": "maybe"}, "QA_PAGES='maybe' is invalid"),
     ({"QA_PAGE_USERS": "ana:pw"}, "QA_PAGE_USERS is invalid"),
     ({"QA_RATE_PER_MINUTE": "-1"}, "QA_RATE_PER_MINUTE='-1' is invalid"),
@@ -235,3 +238,93 @@ def test_request_smuggled_json_types_are_refused(keyed: TestClient) -> None:
         response: Any = keyed.post("/api/ask", json=body, headers=bearer(KEY))
         assert 400 <= response.status_code < 500, (body, response.text)
         assert set(response.json()) == {"error"}
+
+
+# Issue 21: cookies that expire and can't be computed from the key; host names; what an answer
+# may cost.
+
+def test_the_page_cookie_is_signed_with_a_secret_and_expires() -> None:
+    key = "third-key-0123456789"
+    keys = Keys.of((key,), b"s" * 32, cookie_seconds=3600)
+    cookie = keys.cookie_for(key, now=1_000_000)
+    assert key not in cookie and keys.accepts_cookie(cookie, now=1_000_000 + 3599)
+    assert not keys.accepts_cookie(cookie, now=1_000_000 + 3601)  # expired
+    assert not keys.accepts_cookie(cookie, now=1_000_000 - 10)  # from the future
+    other_process = Keys.of((key,), b"t" * 32, cookie_seconds=3600)
+    assert not other_process.accepts_cookie(cookie, now=1_000_000)  # another secret
+    import hashlib
+
+    unsalted = hashlib.sha256(b"page:" + keys.digests[0]).hexdigest()  # the old cookie
+    assert not keys.accepts_cookie(unsalted) and not keys.accepts_cookie(f"1000000.{unsalted}")
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("127.0.0.1:7860", True), ("localhost", True), ("[::1]:7860", True), ("LOCALHOST:80", True),
+    ("evil.example", False), ("evil.example:7860", False), ("", False),
+    ("127.0.0.1.evil.example", False), ("qa.corp.example", True), ("a.qa.corp.example", False),
+    ("wiki.corp.example", True), ("corp.example", False),
+])
+def test_only_the_allowed_host_names_are_answered(host: str, allowed: bool) -> None:
+    hosts = Hosts(("localhost", "127.0.0.1", "::1", "qa.corp.example", "*.corp.example"))
+    assert hosts.allows(host) is (allowed or host == "a.qa.corp.example")
+
+
+def test_a_costly_answer_costs_more_tokens_and_at_most_a_few_run_at_once() -> None:
+    now = [0.0]
+    limiter = RateLimiter(60, 5, clock=lambda: now[0])
+    limiter.charge("ana", 4)  # one slow answer: as much as four more requests
+    assert limiter.take("ana") == 0 and limiter.take("ana") > 0
+    limiter.charge("bo", 1000)
+    now[0] = 5.0  # the debt is at most a burst (-5): at a token a second, 6 s to have one again
+    assert limiter.take("bo") > 0
+    now[0] = 6.5
+    assert limiter.take("bo") == 0
+    flights = InFlight(2)
+    assert flights.enter("ana") and flights.enter("ana") and not flights.enter("ana")
+    assert flights.enter("bo")
+    flights.leave("ana")
+    assert flights.enter("ana")
+
+
+def test_too_many_source_filters_or_too_large_k_are_a_400(keyed: TestClient) -> None:
+    many = {**ASK, "filters": {"sources": [f"s{i}" for i in range(11_000)]}}
+    assert_error(keyed.post("/api/ask", json=many, headers=bearer(KEY)), 400, "bad_filter",
+                 "the limit is 200")
+    assert_error(keyed.post("/api/ask", json={**ASK, "k": 50}, headers=bearer(KEY)), 400,
+                 "bad_question", "between 1 and 20")
+    assert keyed.post("/api/ask", json={**ASK, "k": 20}, headers=bearer(KEY)).status_code == 200
+
+
+def test_the_answer_budget_stops_an_answer_with_a_503(service: Service) -> None:
+    from dataclasses import replace as changed
+
+    from qa.errors import Budget, TooSlow
+
+    now = [0.0]
+    budget = Budget(2.0, clock=lambda: now[0])
+    budget.check()
+    now[0] = 2.5
+    with pytest.raises(TooSlow, match="more than 2 s"):
+        budget.check()
+    hurried = changed(service, answer_seconds=1e-9)
+    with TestClient(create_api(hurried, read_settings(ALL_SETTINGS, {})),
+                    raise_server_exceptions=False, base_url="http://127.0.0.1") as client:
+        assert_error(client.post("/api/ask", json=ASK), 503, "too_slow", "more than")
+
+
+def test_unknown_methods_and_host_names_get_the_error_shape(keyed: TestClient) -> None:
+    traced = keyed.request("TRACE", "/api/ask", headers=bearer(KEY))
+    assert_error(traced, 405, "method_not_allowed", "TRACE")
+    rebound = keyed.get("/api/health", headers={**bearer(KEY), "Host": "evil.example"})
+    assert_error(rebound, 400, "bad_host", "QA_ALLOWED_HOSTS")
+
+
+def test_the_openapi_spec_lists_the_errors_and_refuses_an_empty_question(
+        keyed: TestClient) -> None:
+    spec = keyed.get("/openapi.json").json()
+    ask = spec["paths"]["/api/ask"]["post"]
+    assert {"400", "401", "403", "413", "429", "503"} <= set(ask["responses"])
+    assert {"401", "403", "404", "429"} <= set(spec["paths"]["/api/documents/{doc_id}"]
+                                              ["delete"]["responses"])
+    question = spec["components"]["schemas"]["AskIn"]["properties"]["question"]
+    assert question["minLength"] == 1

@@ -28,7 +28,8 @@ def make_client(service: Service, env: dict[str, str] | None = None) -> TestClie
     """The app without rate limits (tests/qa/test_access.py tests those): these tests send
     more requests a second than the default allows one client."""
     settings = read_settings(ALL_SETTINGS, {"QA_RATE_PER_MINUTE": "0", **(env or {})})
-    return TestClient(create_api(service, settings), raise_server_exceptions=False)
+    return TestClient(create_api(service, settings), raise_server_exceptions=False,
+                      base_url="http://127.0.0.1")
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.condense import is_follow_up, standalone, user_turns
+from qa.condense import MAX_BORROWED, is_follow_up, standalone, user_turns
 
 FIRST = "Who was killed at the fake roadblock?"
 
@@ -67,3 +67,17 @@ MEXICO = ["Who was killed at the fake roadblock in Mexico?"]
 def test_only_real_follow_ups_are_condensed(history: list[str], question: str,
                                             expected: str) -> None:
     assert standalone(question, history) == expected
+
+
+def test_a_long_conversation_never_makes_a_long_query() -> None:
+    """Issue 21: 50 follow-ups of 490 words each were all borrowed into one query (28 s)."""
+    turns = ["and " + " ".join(f"word{t}x{i}" for i in range(490)) for t in range(50)]
+    query = standalone("and what about it?", turns)
+    borrowed = query.split("(", 1)[1]
+    assert len(borrowed.split()) == MAX_BORROWED and "word49x0" in borrowed
+    assert not any(f"word{t}x" in query for t in range(48))  # only the turns it refers to
+
+
+def test_borrowings_are_never_borrowed_again() -> None:
+    history = [FIRST, "and who was wounded?", "Where is Monterrey?"]
+    assert standalone("Who lives there?", history) == "Who lives there? (Monterrey)"

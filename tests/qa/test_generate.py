@@ -171,7 +171,8 @@ def test_the_api_and_the_chat_stream_generated_tokens(sample_service: Service,
     from ui.render import chat_text
 
     service = llm_service(sample_service, smollm2, llamacpp())
-    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {}))) as client, \
+    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {})),
+            base_url="http://127.0.0.1") as client, \
             client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as response:
         blocks = response.read().decode().strip().split("\n\n")
     kinds = [b.split("\n", 1)[0].removeprefix("event: ") for b in blocks]
@@ -302,7 +303,8 @@ def test_the_chat_and_the_api_show_tokens_while_the_model_writes(sample_service:
         first = first or time.monotonic()
     assert first is not None and first < model.made[-1] - 0.5, (first, model.made)
     model.made.clear()
-    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {}))) as client, \
+    with TestClient(create_api(service, read_settings(ALL_SETTINGS, {})),
+            base_url="http://127.0.0.1") as client, \
             client.stream("POST", "/api/ask/stream", json={"question": QUESTION}) as response:
         lines = response.iter_lines()
         assert any(line == "event: token" for line in lines)
@@ -338,7 +340,8 @@ def test_an_llm_server_that_is_down_is_a_502_not_a_500(sample_service: Service) 
 
     def api(model: Down) -> TestClient:
         service = llm_service(sample_service, model, Backend("openai", "m", "http://x/v1"))
-        return TestClient(create_api(service, read_settings(ALL_SETTINGS, {})))
+        return TestClient(create_api(service, read_settings(ALL_SETTINGS, {})),
+                          base_url="http://127.0.0.1")
 
     with api(Down()) as client:
         response = client.post("/api/ask", json={"question": QUESTION})

@@ -39,7 +39,7 @@ def test_pages_need_the_key_once_then_a_cookie(app_service: Service) -> None:
 def test_login_mode_puts_gradio_login_in_front_of_both_pages(app_service: Service) -> None:
     from gradio_client import Client
 
-    settings = read_settings(ALL_SETTINGS, {"QA_PAGES": "login",
+    settings = read_settings(ALL_SETTINGS, {"QA_PAGES": "login", "QA_API_KEYS": "k" * 20,
                                             "QA_PAGE_USERS": "ana:correct horse"})
     with serve(create_app(app_service, settings)) as url:
         with httpx.Client(base_url=url) as http:
