@@ -78,6 +78,9 @@ def number_passages(passages: Sequence[Passage]) -> str:
     return "\n\n".join(blocks)
 
 
+TURN_CHARS = 300  # of each of the last two questions, in the LLM's condense prompt
+
+
 def condense_with_llm(question: str, history: Sequence[Any], llm: BaseChatModel) -> str:
     """A follow-up rewritten by the LLM with the `condense` prompt; the rule's query otherwise,
     and whenever the model's rewrite is empty or runs long."""
@@ -86,7 +89,7 @@ def condense_with_llm(question: str, history: Sequence[Any], llm: BaseChatModel)
     if not turns or not is_follow_up(question):
         return rule
     template = load_template("condense")
-    lines = "\n".join(f"User: {t}" for t in turns[-4:])
+    lines = "\n".join(f"User: {' '.join(t.split())[:TURN_CHARS]}" for t in turns[-2:])
     reply = str(next(model_calls(llm.invoke, template.messages(history=lines,
                                                                question=question))).content)
     rewritten = " ".join(reply.strip().splitlines()[0].split()) if reply.strip() else ""
