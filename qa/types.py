@@ -44,12 +44,15 @@ class Citation:
 @dataclass(frozen=True)
 class Checked:
     """One sentence of an answer after verification: its citation numbers, whether the cited
-    passages support it, and the support score."""
+    passages support it, and the support score. `reason` says why a sentence is unsupported
+    whatever its score: "instruction" (it reads as an order to the model or the reader, such as
+    an injected "ignore all previous instructions"); empty otherwise."""
 
     text: str
     citations: tuple[int, ...]
     supported: bool
     support: float
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -105,7 +108,8 @@ class Answer:
                            for p in data.get("passages", [])),
             query=data.get("query", ""),
             sentences=tuple(Checked(s["text"], tuple(s["citations"]), s["supported"],
-                                    s["support"]) for s in data.get("sentences", [])),
+                                    s["support"], s.get("reason", ""))
+                            for s in data.get("sentences", [])),
             generator=Generator(**data.get("generator", {})),
             short=data.get("short"), reason=data.get("reason", ""),
             confidence=data.get("confidence"))

@@ -15,11 +15,12 @@ from index.sentences import split_sentences
 from qa.condense import content_words, standalone
 from qa.lexical import analyze
 from qa.metrics import normalize
-from qa.verify import parse_claims
-from ui.render import md_safe, md_text
+from qa.verify import is_instruction, parse_claims
+from ui.render import md_safe, md_text, plain
 
 UNITS = ["-", ".", "'", "’", " ", "\n", "\n \n", "\t ", "#", "a-", "-a", "a.", ". ", "'a", "$",
-         "[1,", "[1] ", "U.S.", "â ", "](", "![", "<", "...a ", "# x\n", "1.", "- ", "\u00a0"]
+         "[1,", "[1] ", "U.S.", "â ", "](", "![", "<", "...a ", "# x\n", "1.", "- ", "\u00a0",
+         "ignore a ", "see "]
 TEXTS: dict[str, Callable[[str], object]] = {
     "clean_text": clean_text,
     "split_sentences": split_sentences,
@@ -30,6 +31,8 @@ TEXTS: dict[str, Callable[[str], object]] = {
     "parse_claims": parse_claims,
     "md_safe": md_safe,
     "md_text": md_text,
+    "plain": plain,
+    "is_instruction": is_instruction,
 }
 
 

@@ -2,13 +2,16 @@
 
 Only wiring: questions and the conversation go to `qa.service.Service.stream`, tokens are streamed
 into the chat, the sources panel shows what the answer cites, uploads go to `Service.add_uploads`.
-Errors the asker can fix become `gr.Error` messages. `?source=ID` (repeatable or comma-separated)
+Errors the asker can fix become `gr.Error` messages; any other is logged here and shown as a
+generic message (never a repr or a memory address). `?source=ID` (repeatable or comma-separated)
 scopes a page to some articles.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -28,6 +31,7 @@ from ui.render import (
     chat_text,
     inline_citations,
     md_safe,
+    md_text,
     searched_for,
     sources_html,
 )
@@ -43,6 +47,7 @@ CHAT_EVENT, UPLOAD_EVENT = "chat", "upload"  # events callable by name (Gradio's
 EMBED_EVENTS = (CHAT_EVENT,)  # the embed has no upload event
 PAGE_EVENTS = (CHAT_EVENT, UPLOAD_EVENT)
 KEPT_TURNS = 20  # questions a conversation remembers (the service accepts up to 50)
+log = logging.getLogger("ui.app")
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,8 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
                        [chat, sources, searched, question, talk])
 
         def load(request: gr.Request) -> Outputs:
-            return on_load(service, request)
+            with shown_errors("loading the page"):
+                return on_load(service, request)
 
         page.load(load, None, [scope, picked, notice], api_visibility="private")
     return page
@@ -146,23 +152,36 @@ def add_upload_panel(page: gr.Blocks, service: Service, uploads: Uploads, picked
 
     def index(paths: list[str] | None, request: gr.Request,
               progress: gr.Progress = gr.Progress()) -> Outputs:
-        return index_files(service, uploads.check(request, paths or []), progress)
+        with shown_errors("indexing the files"):
+            return index_files(service, uploads.check(request, paths or []), progress)
 
     upload.click(index, [files], [upload_status, picked, files, notice], api_name=UPLOAD_EVENT)
 
 
 def stream_answer(service: Service, text: str, conversation: Conversation,
                   filters: Filters, inline: bool = False) -> Iterator[Outputs]:
-    """Chat updates as the answer streams in; bad input becomes a gr.Error before any update.
-    `inline` puts the citations under the answer too (the embed)."""
-    try:
+    """Chat updates as the answer streams in; bad input becomes a gr.Error before any update, and
+    so does the store or the LLM going away mid-answer (the chat is kept). `inline` puts the
+    citations under the answer too (the embed)."""
+    with shown_errors("answering"):
         events = service.stream(text, filters=filters, history=list(conversation.questions))
+        yield from _updates(conversation, text, events, inline)
+
+
+@contextmanager
+def shown_errors(doing: str) -> Iterator[None]:
+    """Errors the asker can fix as a gr.Error with their message; any other logged here with its
+    traceback and shown as a generic gr.Error, so no repr or memory address reaches the page."""
+    try:
+        yield
+    except gr.Error:
+        raise
     except HUMAN_ERRORS as exc:
         raise gr.Error(str(exc)) from None
-    try:
-        yield from _updates(conversation, text, events, inline)
-    except HUMAN_ERRORS as exc:  # the store or the LLM went away mid-answer: say so, keep the chat
-        raise gr.Error(str(exc)) from None
+    except Exception:
+        log.exception("unexpected error %s", doing)
+        raise gr.Error(f"Something went wrong {doing}; the error was logged on the "
+                       "server") from None
 
 
 def _updates(conversation: Conversation, text: str, events: Iterator[Event],
@@ -194,7 +213,8 @@ def index_files(service: Service, paths: list[Path], progress: Any) -> Outputs:
             total.merge(service.add_uploads([(path.name, raw)]))
         except StoreError as exc:
             raise gr.Error(f"{exc} (indexed before it: {total.summary()})") from None
-    errors = "".join(f"\n- {e.path.removeprefix('upload:')}: {e.reason}" for e in total.errors)
+    errors = "".join(f"\n- {md_text(e.path.removeprefix('upload:'))}: {md_text(e.reason)}"
+                     for e in total.errors)  # file names are text, not Markdown
     return f"Indexed: {total.summary()}{errors}", choices(service), None, ""
 
 

@@ -136,7 +136,7 @@ def test_the_cli_streams_and_records_the_model(sample_service: Service, use_mode
     assert code == 0, out.err
     data = json.loads(out.out)
     assert data["generator"]["model"] == "SmolLM2-135M-Instruct.Q4_1.gguf"
-    assert {"text", "citations", "supported", "support"} == set(data["sentences"][0])
+    assert {"text", "citations", "supported", "support", "reason"} == set(data["sentences"][0])
     code = qa_main(["ask", QUESTION, "--store", store, "--backend", "llamacpp", "--model",
                     smollm2_path(), "--k", "3"])
     out = capsys.readouterr()

@@ -63,7 +63,7 @@ def test_uploads_are_indexed_with_progress_and_answerable_right_after(
     bad = write(tmp_path / "empty.md", "")
     progress = Progress()
     status, picked, cleared, notice = index_files(app_service, [good, bad], progress)
-    assert "1 new" in status and "empty.md: empty file" in status and cleared is None
+    assert "1 new" in status and "empty\\.md: empty file" in status and cleared is None
     assert [desc for _, desc in progress.calls] == ["Indexing comet.txt", "Indexing empty.md"]
     assert any(label == "Comet Notes" for label, _ in picked["choices"])
     answer = app_service.ask("How often does the comet Vexla return?")
@@ -136,3 +136,23 @@ def test_a_store_outage_is_a_message_in_the_chat_not_a_crash(tmp_path: Path) -> 
         index_files(down, [upload], lambda *a, **k: None)
     request: Any = type("R", (), {"query_params": QueryParams("")})()
     assert "can't be read right now" in on_load(down, request)[2]
+
+
+class Broken:
+    """A service with a bug: its error message holds an object's repr (a memory address)."""
+
+    def stream(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"unexpected {object()!r}")
+
+    documents = add_uploads = stream
+
+
+def test_an_unexpected_error_is_logged_and_shown_without_its_details(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 21, finding 12: Gradio showed an error's text as it was, object addresses and all."""
+    broken: Any = Broken()
+    with pytest.raises(gr.Error) as raised:
+        list(stream_answer(broken, KILLED, Conversation(), Filters()))
+    assert raised.value.message == ("Something went wrong answering; the error was logged on the "
+                                    "server")
+    assert "0x" in caplog.text and "Traceback" in caplog.text  # the details stay in the log
