@@ -295,7 +295,9 @@ def check_filters(filters: Filters) -> None:
 
 
 def describe(filters: Filters) -> str:
-    parts = [f"source {s!r}" for s in filters.sources]
+    parts = [f"source {s[:80]!r}" for s in filters.sources[:3]]
+    if len(filters.sources) > 3:
+        parts.append(f"and {len(filters.sources) - 3} more sources")
     parts += [f"{name} {value}" for name, value in (("from", filters.date_from),
                                                     ("to", filters.date_to)) if value]
     return ", ".join(parts)

@@ -31,6 +31,9 @@ MODEL_DIR = Path(__file__).resolve().parent / "span_model"
 MODEL_FILE, MANIFEST_FILE = "model_int8.onnx", "manifest.json"
 MAX_PIECES = 192  # question, context and sentence together, in word pieces
 MAX_ANSWER_PIECES = 30  # the longest short answer, in word pieces
+# The question's share: its first 64 word pieces (training questions are shorter), so that a long
+# question costs each read no more than a short one with its sentence.
+MAX_QUESTION_PIECES = 64
 
 
 @dataclass(frozen=True)
@@ -62,9 +65,16 @@ def context_before(text: str, start: int, words: int) -> str:
 def encode_pair(tokenizer: Any, question: str, sentence: str, context: str = "") -> Encoded:
     """The pair as word pieces; the longer segment is cut to fit `MAX_PIECES`."""
     prefix = f"{context} [SEP] " if context else ""
-    encoding = tokenizer.encode(question, prefix + sentence)
+    encoding = tokenizer.encode(question_head(tokenizer, question), prefix + sentence)
     return Encoded(list(encoding.ids), list(encoding.type_ids),
                    [tuple(o) for o in encoding.offsets], len(prefix))
+
+
+def question_head(tokenizer: Any, question: str) -> str:
+    """The question up to its `MAX_QUESTION_PIECES`th word piece (all of it when shorter)."""
+    pieces = tokenizer.encode(question, add_special_tokens=False).offsets
+    return question if len(pieces) <= MAX_QUESTION_PIECES else \
+        question[:pieces[MAX_QUESTION_PIECES - 1][1]]
 
 
 def tokenizer_for(source: Path) -> Any:

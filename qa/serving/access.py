@@ -230,7 +230,7 @@ class Policy:
         """The policy of the settings; a UI adds its own upload paths (with the API's size
         limit) and the paths anyone may fetch whatever QA_PAGES says."""
         secret = settings.cookie_secret.encode() or secrets.token_bytes(32)
-        seconds = settings.page_cookie_hours * 3600
+        seconds = max(1, round(settings.page_cookie_hours * 3600))
         return cls(Keys.of(settings.api_keys, secret, seconds), settings.pages == "key",
                    RateLimiter(settings.rate_per_minute, settings.rate_burst),
                    settings.max_upload_mb * 2**20, Keys.of(settings.read_keys, secret, seconds),
