@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,20 +18,19 @@ from typing import Any
 import httpx
 import pytest
 
-from index.embed import OFFLINE_ENV
-from tests.conftest import ROOT, SAMPLES, free_port, slower, wait_until_up
+from tests.conftest import slower
+from tests.ui.conftest import (  # noqa: F401  (server_env: for the other attack modules)
+    MODES,
+    READ,
+    SECRET,
+    USER,
+    WRITE,
+    server_env,
+    start,
+    stop,
+)
 
 pytestmark = pytest.mark.slow
-WRITE = "write-key-" + "w" * 20
-READ = "read-key-" + "r" * 20
-USER = ("ana", "correct horse")
-SECRET = "The vault code of Quentin Marlowe is 4417-ZETA."
-MODES: dict[str, dict[str, str]] = {
-    "open": {},
-    "open-keys": {"QA_API_KEYS": WRITE, "QA_READ_KEYS": READ},
-    "key": {"QA_API_KEYS": WRITE, "QA_READ_KEYS": READ, "QA_PAGES": "key"},
-    "login": {"QA_API_KEYS": WRITE, "QA_PAGES": "login", "QA_PAGE_USERS": ":".join(USER)},
-}
 PREFIXES = ("", "/embed")
 
 
@@ -60,42 +56,6 @@ class Server:
                 login = http.post(f"{prefix}/login", data=dict(zip(("username", "password"),
                                                                    USER, strict=True)))
                 assert login.status_code == 200, login.text
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    store = tmp_path_factory.mktemp("attacks") / "store"
-    subprocess.run([sys.executable, "-m", "index", "add", str(SAMPLES), "--store", str(store)],
-                   cwd=ROOT, env=server_env({}, tmp_path_factory.mktemp("g")), check=True,
-                   capture_output=True)
-    return store
-
-
-def server_env(extra: dict[str, str], temp: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")}
-    return {**env, **OFFLINE_ENV, "GRADIO_ANALYTICS_ENABLED": "False",
-            "GRADIO_TEMP_DIR": str(temp / "gradio"), "QA_RATE_PER_MINUTE": "0", **extra}
-
-
-def start(store: Path, temp: Path, extra: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    shutil.copytree(store, temp / "store")
-    log = (temp / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "ui", "--store", str(temp / "store"), "--port", str(port)],
-        cwd=ROOT, env=server_env(extra, temp), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(f"{url}/embed.js", 120, "python -m ui")
-    return process, url
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(15)
 
 
 @pytest.fixture(scope="module", params=list(MODES))
@@ -272,17 +232,6 @@ def test_a_lone_surrogate_is_a_400_with_a_message(server: Server) -> None:
 
 # 9. Low: keys and passwords can't be guessed quickly; no redirect off-site; no proxy trust by
 # default; errors in one shape; no store path.
-
-@pytest.fixture(scope="module")
-def tight_server(sample_store: Path, tmp_path_factory: pytest.TempPathFactory
-                 ) -> Iterator[tuple[str, int]]:
-    temp = tmp_path_factory.mktemp("tight")
-    process, url = start(sample_store, temp, {
-        **MODES["login"], "QA_READ_KEYS": READ, "QA_RATE_PER_MINUTE": "1",
-        "QA_RATE_BURST": "5"})
-    yield url, process.pid
-    stop(process)
-
 
 @pytest.fixture
 def tight(tight_server: tuple[str, int]) -> str:

@@ -18,19 +18,8 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT
-from tests.ui.test_attacks import (  # noqa: F401  (sample_store, tight_server: fixtures)
-    MODES,
-    READ,
-    USER,
-    WRITE,
-    cpu_seconds,
-    guesses,
-    sample_store,
-    server_env,
-    start,
-    stop,
-    tight_server,
-)
+from tests.ui.conftest import MODES, READ, USER, WRITE, server_env, start, stop
+from tests.ui.test_attacks import cpu_seconds, guesses
 
 pytestmark = pytest.mark.slow
 WRITER = {"Authorization": f"Bearer {WRITE}"}
