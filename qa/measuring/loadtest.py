@@ -107,7 +107,8 @@ def app_server(store: str, keep_limits: bool) -> Iterator[tuple[str, int]]:
     port = free_port()
     env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
     if not keep_limits:
-        env["QA_RATE_PER_MINUTE"] = "0"
+        env["QA_RATE_PER_MINUTE"] = "0"  # and answers at once per client (all share one address)
+        env["QA_MAX_IN_FLIGHT"] = "0"
     server = subprocess.Popen([sys.executable, "-m", "ui", "--store", store, "--port", str(port)],
                               env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
