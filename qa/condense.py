@@ -29,6 +29,7 @@ REFERRING = frozenset("he she they it him her them his hers their theirs its thi
                       "himself herself itself themselves".split())
 ELLIPSIS_WORDS = 5
 MAX_BORROWED = 8  # content words a follow-up borrows from the turn it refers to, at most
+MAX_WORD_CHARS = 40  # a longer "word" ("-.'-.'...a") is never borrowed
 # Words that never carry a follow-up's topic, so it never borrows them: function and question
 # words, pronouns and chat phrasing ("please tell", "say"). Not the BM25 stop list
 # (`qa.lexical.STOPWORDS`, an English function-word list that keeps "tell", "yes", "please").
@@ -85,7 +86,7 @@ def condense(question: str, previous: str) -> str:
     own = {w.lower() for w in content_words(question)}
     borrowed: dict[str, str] = {}
     for word in content_words(_strip_context(previous)):
-        if word.lower() not in own and word.lower() not in borrowed:
+        if len(word) <= MAX_WORD_CHARS and word.lower() not in own | borrowed.keys():
             borrowed[word.lower()] = word
             if len(borrowed) == MAX_BORROWED:
                 break

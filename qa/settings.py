@@ -136,8 +136,8 @@ class Settings(StoreSettings):
                                  "have computed at once through the API; 0 = no limit.")
     cookie_secret: str = setting(str, "", "Secret that signs the page cookie (give every replica "
                                  "the same one); random per process by default.", secret=True)
-    page_cookie_hours: float = setting(positive_float, 12.0, "Hours a page cookie (from ?key=) and a "
-                                     "login session (QA_PAGES=login) last.")
+    page_cookie_hours: float = setting(positive_float, 12.0, "Hours a page cookie (from ?key=) "
+                                       "and a login session (QA_PAGES=login) last.")
     trusted_proxies: tuple[str, ...] = setting(
         proxies, (), "Addresses of reverse proxies whose X-Forwarded-For is believed "
         "(comma-separated IPs, or * for any); none by default.")

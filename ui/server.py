@@ -55,7 +55,9 @@ def create_app(service: Service, settings: Settings) -> FastAPI:
 
     embed = build_chat(service, Uploads(policy, upload_dir), embed=True)
     chat = build_chat(service, Uploads(policy, upload_dir))
-    common = {"max_file_size": f"{upload_mb}mb", "show_error": True, "allowed_paths": [],
+    # show_error=False: only gr.Error messages reach the browser (ui/app.py turns every error of
+    # ours into one); Gradio's own errors name its objects by memory address
+    common = {"max_file_size": f"{upload_mb}mb", "show_error": False, "allowed_paths": [],
               "blocked_paths": BLOCKED, "run_history": False, "mcp_server": False,
               "ssr_mode": False, **login(settings)}
     for page, path, css in ((embed, "/embed", embed_css), (chat, "/", chat_css)):

@@ -56,8 +56,11 @@ class FiltersIn(BaseModel):
 
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    question: str = Field(min_length=1, description="the question; follow-ups are read against "
-                          "`history` (at most QA_MAX_QUESTION_CHARS characters)")
+    # minLength in the spec only: a length constraint would make pydantic refuse a lone
+    # surrogate with a 422 before the service's 400 says what is wrong
+    question: str = Field(json_schema_extra={"minLength": 1}, description="the question; "
+                          "follow-ups are read against `history` (at most QA_MAX_QUESTION_CHARS "
+                          "characters)")
     history: list[str | dict[str, Any] | list[Any]] = Field(
         default=[], description="earlier turns: the user's questions as strings, or {role, "
         "content} chat messages, or [question, answer] pairs")

@@ -81,3 +81,7 @@ def test_a_long_conversation_never_makes_a_long_query() -> None:
 def test_borrowings_are_never_borrowed_again() -> None:
     history = [FIRST, "and who was wounded?", "Where is Monterrey?"]
     assert standalone("Who lives there?", history) == "Who lives there? (Monterrey)"
+
+
+def test_a_run_of_punctuation_is_never_borrowed() -> None:
+    assert standalone("and who was wounded?", ["-.'" * 1333 + "a"]) == "who was wounded?"
