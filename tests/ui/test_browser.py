@@ -270,3 +270,53 @@ def test_a_title_is_text_in_the_embed_notice(browser: Any, embedder: Any, tmp_pa
         assert notice.locator("img, strong").count() == 0
         assert not any("pixel.png" in u for u in requested)
         page.close()
+
+
+@pytest.fixture
+def tracker() -> Iterator[tuple[str, list[str]]]:
+    """An image host on another loopback port that notes every request it gets."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    hits: list[str] = []
+
+    def pixel(request: Request) -> Response:
+        hits.append(str(request.url))
+        return Response(b"GIF89a", media_type="image/gif")
+
+    with serve(Starlette(routes=[Route("/{name}", pixel)])) as url:
+        yield url, hits
+
+
+def test_markdown_in_a_title_or_url_loads_nothing_in_the_embed_citations(
+        browser: Any, embedder: Any, tmp_path: Path, tracker: tuple[str, list[str]]) -> None:
+    """Issue 21, finding 2: a JSONL article whose title and URL hold a blank line and then an
+    image made the browser fetch it when the embed showed the citation, and a title written as a
+    Markdown link became a link. Both are shown as their characters."""
+    import json
+
+    from index.embed import MODEL_NAME
+    from index.store import open_store
+
+    host, hits = tracker
+    title = f"[Your key expired - renew here](http://evil.example)\n\n![p]({host}/title.png)"
+    record = {"id": "fest", "title": title, "url": f"http://a.example/f\n\n![q]({host}/url.png)",
+              "text": "The Zorblax festival drew nine thousand visitors to Port Elma this spring. "
+                      "Read more at http://evil.example/wombat or www.evil.example today."}
+    service = Service(open_store(str(tmp_path / "store"), None, MODEL_NAME), embedder)
+    assert service.add_uploads([("feed.jsonl", json.dumps(record).encode())]).new == 1
+    with serve(create_app(service, read_settings(ALL_SETTINGS, {}))) as url:
+        page = browser.new_page(viewport={"width": 420, "height": 760})
+        page.goto(f"{url}/embed/")
+        ask(page, "How many visitors did the Zorblax festival draw?")
+        cite = page.locator("#chat .qa-cite summary").first
+        cite.wait_for(timeout=WAIT)
+        cite.click()  # open: its quote and source are shown
+        page.wait_for_timeout(1500)
+        chat = page.locator("#chat")
+        assert "[Your key expired - renew here](http://evil.example)" in cite.inner_text()
+        assert chat.locator("img").count() == 0 and hits == []
+        assert chat.locator("a[href*='evil.example'], a[href*='127.0.0.1']").count() == 0
+        page.close()
