@@ -1,7 +1,7 @@
 """Issue 21 ("Doors, round two"), what the chat shows: Markdown in an article's title or URL
 (finding 2), a link and an order that an LLM repeats from an article (finding 11) and Gradio's
 error text (finding 12), tried as an attacker would against real `python -m ui` processes on
-loopback, with the helpers of tests/ui/test_attacks.py. Each test failed before its fix."""
+loopback, with the helpers of tests/ui/conftest.py. Each test failed before its fix."""
 
 from __future__ import annotations
 
@@ -20,11 +20,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from tests.conftest import serve
-from tests.ui import test_attacks as attacks
-from tests.ui.test_attacks import WRITE, call, start, stop
+from tests.ui.conftest import WRITE, start, stop
+from tests.ui.test_attacks import call
 
 pytestmark = pytest.mark.slow
-sample_store = attacks.sample_store  # the fixture: one store of the samples for the module
 WRITER = {"Authorization": f"Bearer {WRITE}"}
 AUTOLINK = re.compile(r"(?:https?|ftp)://|www\.|[\w.+-]@\w", re.IGNORECASE)  # GitHub's autolinks
 TITLE = ("[Your key expired - renew here](http://evil.example)\n\n![p](http://127.0.0.1:9/x.png) "
