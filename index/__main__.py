@@ -79,7 +79,7 @@ def cmd_add(args: argparse.Namespace, settings: StoreSettings) -> int:
         return 130
     progress.close()
     for error in report.errors:
-        print(f"skipped {error}", file=sys.stderr)
+        print(f"{'skipped' if error.skipped else 'cut'} {error}", file=sys.stderr)
     print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
     return 1 if report.errors else 0
 

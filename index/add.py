@@ -38,12 +38,18 @@ class AddReport:
 
     def progress(self) -> Progress:
         """Articles done (stored, unchanged or skipped) and chunks written so far."""
-        done = self.new + self.updated + self.unchanged + len(self.errors)
+        done = self.new + self.updated + self.unchanged + self.skipped()
         return Progress(done, self.chunks)
 
+    def skipped(self) -> int:
+        """Files and lines not indexed (the errors that aren't notes on an indexed article)."""
+        return sum(error.skipped for error in self.errors)
+
     def summary(self) -> str:
+        notes = len(self.errors) - self.skipped()
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
-                f"{len(self.errors)} skipped; {self.chunks} chunks written")
+                f"{self.skipped()} skipped; {self.chunks} chunks written"
+                + (f"; {notes} cut to the size limit" if notes else ""))
 
 
 @dataclass(frozen=True)

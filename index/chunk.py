@@ -2,7 +2,9 @@
 
 Every chunk is an exact slice of the article text (`text[start:end]`), chunks don't overlap, and
 with the title prepended a chunk stays within the model's window: a sentence too long for the
-window is cut between words, never truncated. It does not embed.
+window is cut between words, never truncated. A chunk is also at most MAX_CHUNK_CHARS long, as
+counted in characters: a run of characters the tokenizer counts as one unknown token (or as none)
+is cut by length, so no chunk, and no answer quoting one, is megabytes long. It does not embed.
 
 No overlap: the one-sentence overlap of CHUNKER_VERSION 2 cost 7% more word pieces to embed on
 squad2 and 16% on covidqa, for recall@5 within 0.7 points either way (docs/benchmarks.md).
@@ -19,12 +21,15 @@ from index.types import Article, Chunk
 
 TokenCounter = Callable[[list[str]], list[int]]
 Piece = tuple[int, int, int]  # start, end, tokens
-CHUNKER_VERSION = "4"  # bump when chunking changes, so stored articles are re-chunked
+CHUNKER_VERSION = "5"  # bump when chunking changes, so stored articles are re-chunked
 MAX_TITLE_TOKENS = 32
 SPECIAL_TOKENS = 2  # [CLS] and [SEP]
 # WordPiece reads a "word" of more than 100 characters as one [UNK] token, so a text without spaces
 # would count as one token however long it is: such runs are cut into parts of this many characters.
 LONG_WORD = 100
+# The most characters in a chunk: 254 word pieces of ordinary prose are about 1,200 characters
+# (160, the target, about 800), so only text of unknown or deleted tokens meets this cap.
+MAX_CHUNK_CHARS = 2_000
 
 
 def chunk_article(
@@ -52,12 +57,13 @@ def fit_title(title: str, count_tokens: TokenCounter) -> str:
 
 
 def sentence_pieces(text: str, count_tokens: TokenCounter, size: int) -> list[Piece]:
-    """Each sentence with its token count; a sentence over `size` is cut between words."""
+    """Each sentence with its token count; a sentence over `size` tokens or MAX_CHUNK_CHARS
+    characters is cut between words."""
     spans = split_sentences(text)
     counts = count_tokens([text[a:b] for a, b in spans]) if spans else []
     pieces: list[Piece] = []
     for (start, end), tokens in zip(spans, counts, strict=True):
-        if tokens <= size:
+        if tokens <= size and end - start <= MAX_CHUNK_CHARS:
             pieces.append((start, end, tokens))
         else:
             pieces += pack_words(text, start, end, count_tokens, size)
@@ -67,11 +73,13 @@ def sentence_pieces(text: str, count_tokens: TokenCounter, size: int) -> list[Pi
 def pack_words(
     text: str, start: int, end: int, count_tokens: TokenCounter, size: int
 ) -> list[Piece]:
-    """Cut text[start:end] between words into pieces of at most `size` tokens."""
+    """Cut text[start:end] between words into pieces of at most `size` tokens and at most
+    MAX_CHUNK_CHARS characters."""
     pieces: list[Piece] = []
     first, last, total = start, start, 0
     for a, b, tokens in word_pieces(text, start, end, count_tokens, size):
-        if total and (total + tokens > size or a == last):  # never glue the parts of a word
+        # never glue the parts of a word
+        if last > first and (total + tokens > size or a == last or b - first > MAX_CHUNK_CHARS):
             pieces.append((first, last, total))
             first, total = a, 0
         last, total = b, total + tokens
@@ -104,12 +112,14 @@ def _parts(a: int, b: int) -> list[tuple[int, int]]:
 
 
 def pack(pieces: list[Piece], size: int) -> list[tuple[int, int]]:
-    """Group consecutive pieces up to `size` tokens, as (first, end) piece indices."""
+    """Group consecutive pieces up to `size` tokens and MAX_CHUNK_CHARS characters, as
+    (first, end) piece indices."""
     groups: list[tuple[int, int]] = []
     i = 0
     while i < len(pieces):
         j, total = i + 1, pieces[i][2]
-        while j < len(pieces) and _apart(pieces, j) and total + pieces[j][2] <= size:
+        while (j < len(pieces) and _apart(pieces, j) and total + pieces[j][2] <= size
+               and pieces[j][1] - pieces[i][0] <= MAX_CHUNK_CHARS):
             total += pieces[j][2]
             j += 1
         groups.append((i, j))

@@ -12,22 +12,16 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-
-from bs4 import BeautifulSoup
-from bs4.element import CData, NavigableString, PageElement, Tag
+from typing import Any
 
 from index.clean import clean_text
 from index.sentences import split_sentences
 from index.types import Article, LoadError
+from index.webpage import read_page
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
-_DROP_TAGS = ("script", "style", "nav", "header", "footer", "aside", "form", "noscript", "iframe",
-              "svg", "template", "button")
-_BLOCK_TAGS = ("p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li",
-               "ul", "ol", "blockquote", "pre", "table", "tr", "figure", "figcaption", "dl", "dt",
-               "dd", "hr")
 ISO_DATE = r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?"  # YYYY[-MM[-DD]]: the one date form we read
 _DATE = re.compile(rf"^{ISO_DATE}(?:[T ].*)?$")  # as stored or given: a time may follow
 _DATE_ONLY = re.compile(rf"^{ISO_DATE}$")
@@ -40,23 +34,56 @@ _ARCHIVE_MAGIC = re.compile(
 
 Loaded = tuple[list[Article], list[LoadError]]
 
+# An article's text is read up to this many characters (an HTML file's, markup included); the
+# rest is left out and the report says so. 2,000,000 characters is a long book; the longest
+# article of the evaluation sets has 100,000.
+MAX_ARTICLE_CHARS = 2_000_000
+# The metadata stored with every chunk: one line each, at most this long.
+MAX_TITLE_CHARS, MAX_AUTHOR_CHARS, MAX_DATE_CHARS, MAX_SOURCE_CHARS = 300, 200, 100, 2_000
+MAX_ID_CHARS = 200
+# Folded to a space in metadata: Unicode's whitespace, control (Cc) and format (Cf) characters,
+# the line and paragraph separators (Unicode 14; tests/index/test_load.py checks the list).
+_FOLD = re.compile(
+    "[\x00-\x20\x7f-\xa0\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u1680"
+    "\u180e\u2000-\u200f\u2028-\u202f\u205f-\u2064\u2066-\u206f\u3000\ufeff\ufff9-\ufffb"
+    "\U000110bd\U000110cd\U00013430-\U00013438\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    "\U000e0001\U000e0020-\U000e007f]+")
+_WEB_URL = re.compile(r"https?://[^\s\"<>`]+", re.IGNORECASE)
+
 
 def expand_paths(paths: list[str]) -> tuple[list[Path], list[LoadError]]:
     """Files named directly or found (recursively, sorted) in folders; missing paths are errors."""
-    files: list[Path] = []
+    found, errors = _expand(paths)
+    return [path for path, _ in found], errors
+
+
+def _expand(paths: list[str]) -> tuple[list[tuple[Path, str]], list[LoadError]]:
+    """Each file with the source shown for it: `samples/x.txt` for a file of the folder
+    `data/samples`, its name for a file given directly; never an absolute server path."""
+    found: list[tuple[Path, str]] = []
     errors: list[LoadError] = []
     for raw in paths:
         path = Path(raw)
         try:
             if path.is_dir():
-                files += sorted(p for p in path.rglob("*") if _is_article_file(p, path))
+                found += [(p, shown_path(p, path)) for p in sorted(path.rglob("*"))
+                          if _is_article_file(p, path)]
             elif path.is_file():
-                files.append(path)
+                found.append((path, shown_path(path)))
             else:
                 errors.append(LoadError(raw, "no such file or folder"))
         except OSError as exc:  # a name too long for the file system, a folder we may not list
             errors.append(LoadError(raw, f"cannot be read ({exc.strerror or exc})"))
-    return files, errors
+    return found, errors
+
+
+def shown_path(path: Path, folder: Path | None = None) -> str:
+    """The source stored for a file: its path from the folder that was added, that folder's
+    name first (`samples/000_x.txt` for `data/samples`); a file added by itself, its name."""
+    if folder is None:
+        return _no_surrogates(path.name)
+    return _no_surrogates("/".join([folder.resolve().name, *path.relative_to(folder).parts])
+                          .lstrip("/"))
 
 
 def _is_article_file(path: Path, root: Path) -> bool:
@@ -66,18 +93,22 @@ def _is_article_file(path: Path, root: Path) -> bool:
 
 @dataclass(frozen=True)
 class Origin:
-    """Where an article came from: its id, the source shown with citations, a name for titles."""
+    """Where an article came from: its id, the source shown with citations, a name for titles,
+    and the name its problems are reported under (the source, unless given)."""
 
     doc_id: str
     source: str
     stem: str
     suffix: str
+    label: str = ""
 
 
-def file_origin(path: Path) -> Origin:
+def file_origin(path: Path, shown: str = "") -> Origin:
+    """A file's origin: its id hashes its absolute path, its source is `shown` (its name if
+    none is given), so that no absolute server path is ever stored or shown."""
     stem = _no_surrogates(path.stem)  # a file name that isn't UTF-8 holds lone surrogates
-    return Origin(file_doc_id(path), _no_surrogates(str(path.resolve())), stem,
-                  path.suffix.lower())
+    return Origin(file_doc_id(path), shown or shown_path(path), stem, path.suffix.lower(),
+                  label=_no_surrogates(str(path.resolve())))  # for the one who ran the command
 
 
 def upload_origin(name: str) -> Origin:
@@ -90,14 +121,16 @@ def upload_origin(name: str) -> Origin:
     return Origin(f"upload-{slug}-{digest}", f"upload:{base}", stem, suffix)
 
 
-def load_file(path: Path) -> Loaded:
-    """Read one file into articles; a file of another type or unreadable bytes is an error."""
+def load_file(path: Path, shown: str = "") -> Loaded:
+    """Read one file into articles; a file of another type or unreadable bytes is an error.
+    `shown` is the source to store for it (see `shown_path`)."""
+    origin = file_origin(path, shown)
     if path.suffix.lower() not in SUFFIXES:
-        return parse_bytes(b"", file_origin(path))
+        return parse_bytes(b"", origin)
     raw, error = read_bytes(path)
     if error:
-        return [], [LoadError(str(path), error)]
-    return parse_bytes(raw, file_origin(path))
+        return [], [LoadError(origin.label, error)]
+    return parse_bytes(raw, origin)
 
 
 def load_upload(name: str, raw: bytes) -> Loaded:
@@ -107,7 +140,7 @@ def load_upload(name: str, raw: bytes) -> Loaded:
 
 def parse_bytes(raw: bytes, origin: Origin) -> Loaded:
     """Articles from the bytes of a file of `origin.suffix`, or the reason there are none."""
-    where = origin.source
+    where = origin.label or origin.source
     if origin.suffix in ARCHIVE_SUFFIXES or _ARCHIVE_MAGIC.match(raw[:512]):
         return [], [LoadError(where, "an archive, not an article: archives are not unpacked; "
                                      "extract it and add the files")]
@@ -118,9 +151,23 @@ def parse_bytes(raw: bytes, origin: Origin) -> Loaded:
     if error:
         return [], [LoadError(where, error)]
     if origin.suffix == ".jsonl":
-        return parse_jsonl(text, where)
-    parse = parse_html if origin.suffix in (".html", ".htm") else parse_plain
-    return _one(parse(text, origin), where)
+        articles, errors = parse_jsonl(text, where, origin.source)
+    else:
+        text, notes = capped(text, where)
+        parse = parse_html if origin.suffix in (".html", ".htm") else parse_plain
+        articles, errors = _one(parse(text, origin), where)
+        errors += notes if articles else []
+    return [tidy(article) for article in articles], errors
+
+
+def capped(text: str, where: str, what: str = "") -> tuple[str, list[LoadError]]:
+    """`text` cut to MAX_ARTICLE_CHARS, and a note saying so (not a skip) when it was longer:
+    reading, cleaning and embedding cost grows with the text, so one article's is bounded."""
+    if len(text) <= MAX_ARTICLE_CHARS:
+        return text, []
+    note = (f"{what}only the first {MAX_ARTICLE_CHARS:,} of its {len(text):,} characters were "
+            f"indexed (the limit per article); split it to index the rest")
+    return text[:MAX_ARTICLE_CHARS], [LoadError(where, note, skipped=False)]
 
 
 def read_bytes(path: Path) -> tuple[bytes, str]:
@@ -192,6 +239,7 @@ def _humanize(stem: str) -> str:
 
 def _lead(text: str, max_words: int = 12) -> str:
     """The first sentence, cut to `max_words` words: a stand-in title."""
+    text = text[:2_000]  # enough for the words wanted, whatever the length of the text
     spans = split_sentences(text)
     words = text[spans[0][0] : spans[0][1]].split() if spans else []
     return " ".join(words[:max_words]) + (" …" if len(words) > max_words else "")
@@ -199,88 +247,59 @@ def _lead(text: str, max_words: int = 12) -> str:
 
 def parse_html(html: str, origin: Origin) -> Article:
     """An HTML article: scripts, styles and navigation dropped, blocks kept as paragraphs."""
-    soup = BeautifulSoup(html, "lxml")
-    title = _first_text(soup, "title") or _first_text(soup, "h1") or _humanize(origin.stem)
-    date = _meta(soup, "article:published_time", "date", "dc.date", "pubdate")
-    if not date and (tag := soup.find("time", attrs={"datetime": True})):
-        date = str(tag.get("datetime", ""))
-    author = _meta(soup, "author", "article:author", "dc.creator")
-    text = clean_text(_block_text(_root(soup)))
+    page = read_page(html)
+    title = page.fields.get("title") or page.fields.get("h1") or _humanize(origin.stem)
+    date = page.meta("article:published_time", "date", "dc.date", "pubdate")
+    author = page.meta("author", "article:author", "dc.creator")
+    text = clean_text(page.text)
     return Article(origin.doc_id, title or _lead(text), text, origin.source,
-                   normalize_date(date), author)
+                   normalize_date(date or page.fields.get("time", "")), author)
 
 
-def _first_text(soup: BeautifulSoup, name: str) -> str:
-    tag = soup.find(name)
-    return " ".join(tag.get_text(" ").split()) if tag else ""
-
-
-def _meta(soup: BeautifulSoup, *names: str) -> str:
-    for name in names:
-        tag = soup.find("meta", attrs={"name": name}) or soup.find("meta", property=name)
-        if tag and tag.get("content"):
-            return str(tag["content"]).strip()
-    return ""
-
-
-def _kept_tags(soup: BeautifulSoup) -> Iterator[Tag]:
-    """Tags in document order, without the dropped ones (scripts, navigation) and their insides.
-    Walked with a list, not recursion: 10,000 nested <div>s are fine."""
-    stack: list[Tag] = [soup]
-    while stack:
-        tag = stack.pop()
-        yield tag
-        stack += reversed([c for c in tag.contents if isinstance(c, Tag)
-                           and c.name not in _DROP_TAGS])
-
-
-def _root(soup: BeautifulSoup) -> Tag:
-    """The first <article>, else <main>, else <body> outside the dropped tags; else the page."""
-    first: dict[str, Tag] = {}
-    for tag in _kept_tags(soup):
-        first.setdefault(tag.name, tag)
-    return first.get("article") or first.get("main") or first.get("body") or soup
-
-
-def _block_text(root: Tag) -> str:
-    """The text under `root` without dropped tags, each block a paragraph, <br> a line break.
-    One walk; editing the tree instead (insert, replace, decompose) is quadratic in the tags."""
-    parts: list[str] = []
-    stack: list[PageElement | str] = [root]
-    while stack:
-        node = stack.pop()
-        if type(node) is str or type(node) in (NavigableString, CData):  # not comments
-            parts.append(str(node))
-        elif isinstance(node, Tag) and node.name not in _DROP_TAGS:
-            if node.name == "br":
-                parts.append("\n")
-                continue
-            if node.name in _BLOCK_TAGS:
-                parts.append("\n\n")
-                stack.append("\n\n")
-            stack += reversed(node.contents)
-    paragraphs = (" ".join(p.split()) for p in re.split(r"\n\s*\n", "".join(parts)))
-    return "\n\n".join(p for p in paragraphs if p)
-
-
-def parse_jsonl(text: str, path: str) -> Loaded:
-    """One article per line: id, text, and optional title, url, date, author."""
+def parse_jsonl(text: str, path: str, source: str = "") -> Loaded:
+    """One article per line: id, text, and optional title, url, date, author. Problems are
+    reported under `path`; an article without a URL has the source `SOURCE#ID`."""
     articles: list[Article] = []
     errors: list[LoadError] = []
     # split on "\n" only: JSON strings may hold U+2028 and U+0085, which splitlines() breaks on
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            result = _jsonl_article(line, path)
+            result = _jsonl_article(line, path, source or path)
             if isinstance(result, str):
                 errors.append(LoadError(path, f"malformed JSONL line {number}: {result}"))
             else:
-                articles.append(result)
+                articles.append(result[0])
+                errors += result[1]
     if not articles and not errors:  # only (Unicode) whitespace: say so rather than nothing
         errors.append(LoadError(path, "no JSONL records, only blank lines"))
     return articles, errors
 
 
-def _jsonl_article(line: str, path: str) -> Article | str:
+def _jsonl_article(line: str, path: str, source: str) -> tuple[Article, list[LoadError]] | str:
+    """The article of one JSONL line and any note on it, or what is wrong with the line."""
+    record = _json_object(line)
+    if isinstance(record, str):
+        return record
+    doc_id, text = record.get("id"), record.get("text")
+    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or not str(doc_id).strip():
+        return "missing 'id'"
+    doc_id = _no_surrogates(str(doc_id)).strip()
+    if problem := id_problem(doc_id):
+        return problem
+    if not isinstance(text, str) or not text.strip():
+        return f"article {doc_id!r} has no 'text'"
+    fields = {k: _no_surrogates(str(record.get(k) or "").strip())
+              for k in ("title", "url", "date", "author")}
+    text, notes = capped(text, path, f"article {doc_id!r}: ")
+    body = clean_text(text)
+    if not body:
+        return f"article {doc_id!r} has no text left after cleaning"
+    url = web_url(fields["url"]) or f"{source}#{doc_id}"
+    return Article(doc_id, fields["title"], body, url, normalize_date(fields["date"]),
+                   fields["author"]), notes
+
+
+def _json_object(line: str) -> dict[str, Any] | str:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:  # "Unterminated string starting at": no "at at"
@@ -289,21 +308,45 @@ def _jsonl_article(line: str, path: str) -> Article | str:
         return "not JSON we can read (nested too deeply)"
     except ValueError as exc:  # "Exceeds the limit (4300 digits) for integer string conversion"
         return f"not JSON we can read ({str(exc).split(':')[0]})"
-    if not isinstance(record, dict):
-        return "expected a JSON object"
-    doc_id, text = record.get("id"), record.get("text")
-    if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or not str(doc_id).strip():
-        return "missing 'id'"
-    doc_id = _no_surrogates(str(doc_id))
-    if not isinstance(text, str) or not text.strip():
-        return f"article {doc_id!r} has no 'text'"
-    fields = {k: _no_surrogates(str(record.get(k) or "").strip())
-              for k in ("title", "url", "date", "author")}
-    body = clean_text(text)
-    if not body:
-        return f"article {doc_id!r} has no text left after cleaning"
-    return Article(str(doc_id).strip(), fields["title"], body, fields["url"] or f"{path}#{doc_id}",
-                   normalize_date(fields["date"]), fields["author"])
+    return record if isinstance(record, dict) else "expected a JSON object"
+
+
+def id_problem(doc_id: str) -> str:
+    """Why `doc_id` can't be an article id, or "": an id is one line of printable text of at
+    most MAX_ID_CHARS characters (slashes and spaces allowed), so that it can be listed,
+    shown and removed like any other."""
+    if len(doc_id) > MAX_ID_CHARS:
+        return f"'id' is {len(doc_id):,} characters long; the limit is {MAX_ID_CHARS}"
+    if not doc_id.isprintable():
+        return (f"'id' {doc_id!r} holds a line break, tab, control or invisible character; "
+                "an id is one line of printable text")
+    return ""
+
+
+def one_line(text: str, limit: int) -> str:
+    """`text` as one line of plain text of at most `limit` characters (cut with "…"): line
+    breaks, tabs, control characters, invisible formatting (zero-width, bidi) and runs of
+    spaces each become one space."""
+    text = _FOLD.sub(" ", text).strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def web_url(raw: str) -> str:
+    """`raw` if it is one http:// or https:// URL of at most MAX_SOURCE_CHARS characters, with
+    no space, control or invisible character and no `"<>` ` in it; else "" (javascript:,
+    data:, file: and the like are never kept)."""
+    url = raw.strip()
+    fine = len(url) <= MAX_SOURCE_CHARS and one_line(url, MAX_SOURCE_CHARS) == url
+    return url if fine and _WEB_URL.fullmatch(url) else ""
+
+
+def tidy(article: Article) -> Article:
+    """The article with its title, author, date and source each one line of plain text, capped:
+    made once here, whatever the article was read from, so every page and chunk gets them so."""
+    return replace(article, title=one_line(article.title, MAX_TITLE_CHARS),
+                   author=one_line(article.author, MAX_AUTHOR_CHARS),
+                   date=one_line(article.date, MAX_DATE_CHARS),
+                   source=one_line(article.source, MAX_SOURCE_CHARS))
 
 
 def _no_surrogates(text: str) -> str:
@@ -345,8 +388,8 @@ def date_number(date: str, upper: bool = False) -> int | None:
 
 def load_paths(paths: list[str]) -> Iterator[Loaded]:
     """Expand `paths` and load each file, yielding its articles and errors as it goes."""
-    files, errors = expand_paths(paths)
+    found, errors = _expand(paths)
     if errors:
         yield [], errors
-    for path in files:
-        yield load_file(path)
+    for path, shown in found:
+        yield load_file(path, shown)

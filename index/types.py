@@ -32,10 +32,12 @@ class Chunk:
 
 @dataclass(frozen=True)
 class LoadError:
-    """A file (or a line of one) that could not be read, with the reason for a human."""
+    """A file (or a line of one) that could not be read, with the reason for a human; or, with
+    `skipped` false, a note on an article that was read but not whole (cut to the size limit)."""
 
     path: str
     reason: str
+    skipped: bool = True
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

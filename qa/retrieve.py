@@ -24,7 +24,7 @@ from langchain_core.runnables import Runnable, RunnableLambda
 
 from index.embed import Embedder
 from index.errors import AppError
-from index.load import date_number, is_date
+from index.load import date_number, file_doc_id, is_date
 from index.store import CHUNKS, Store, StoredArticle
 from qa.lexical import BM25
 from qa.types import Passage
@@ -68,7 +68,7 @@ class Filters:
         clauses: list[dict[str, Any]] = []
         if self.sources:
             clauses.append({"$or": [{"source": {"$in": list(self._sources)}},
-                                    {"doc_id": {"$in": list(self.sources)}}]})
+                                    {"doc_id": {"$in": list(self._sources)}}]})
         low, high = self.bounds()
         if low is not None:
             clauses.append({"date_num": {"$gte": low}})
@@ -78,7 +78,7 @@ class Filters:
 
     def allows(self, meta: dict[str, Any]) -> bool:
         if self.sources and meta.get("source") not in self._sources and (
-                meta.get("doc_id") not in self.sources):
+                meta.get("doc_id") not in self._sources):
             return False
         low, high = self._bounds
         if low is None and high is None:
@@ -90,13 +90,15 @@ class Filters:
 
 
 def source_keys(sources: tuple[str, ...]) -> list[str]:
-    """The sources as given, and each relative or `~` path also as the absolute path the store
-    records for a file (resolved against the current folder): `data/samples/x.txt` matches
-    the `/home/ana/qa/data/samples/x.txt` that `python -m index add data/samples` stored."""
+    """The sources as given (a doc id, a URL, a source as listed), and each path also as the id
+    of the file it names (resolved against the current folder): `data/samples/x.txt` matches
+    the article that `python -m index add data/samples` stored as `samples/x.txt`. (Its
+    absolute path too, the source stores made before issue 21 hold.)"""
     keys = list(sources)
     for source in sources:
         if source and "://" not in source and not source.startswith("upload:"):
-            keys.append(str(Path(source).expanduser().resolve()))
+            path = Path(source).expanduser()
+            keys += [file_doc_id(path), str(path.resolve())]
     return list(dict.fromkeys(keys))
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from index.chunk import LONG_WORD as LONG_WORD_CHARS
-from index.chunk import MAX_TITLE_TOKENS, chunk_article, content_hash
+from index.chunk import MAX_CHUNK_CHARS, MAX_TITLE_TOKENS, chunk_article, content_hash
 from index.clean import clean_text
 from index.embed import MiniLMEmbeddings
 from index.load import load_file
@@ -166,3 +166,29 @@ def test_text_without_spaces_is_cut_into_bounded_chunks(embedder: MiniLMEmbeddin
     assert max(len(c.text) for c in chunks) <= 2 * LONG_WORD_CHARS + 1  # two parts and a space
     counts = embedder.count_tokens([c.embed_text for c in chunks])
     assert max(counts) + 2 <= WINDOW
+
+
+# --- issue 21, finding 3: chunks are bounded in characters too ------------------------------------
+
+UNKNOWN = [
+    ("a 5 MB word", "x" * 200_000),  # WordPiece: one [UNK] however long
+    ("unknown words", " ".join("q" * 150 for _ in range(2_000))),  # [UNK] each, 300 KB
+    ("zero-width", "Start. " + "\u200b" * 100_000 + " End."),  # the tokenizer drops them all
+    ("long sentence of unknowns", "Lead. " + " ".join("z" * 101 for _ in range(100)) + ". Tail."),
+]
+
+
+@pytest.mark.parametrize(("name", "text"), UNKNOWN, ids=[n for n, _ in UNKNOWN])
+def test_text_of_unknown_tokens_is_cut_by_length(name: str, text: str,
+                                                 embedder: MiniLMEmbeddings) -> None:
+    article = Article("big", "Title", text, "big.txt")
+    chunks = chunk_article(article, embedder.count_tokens)
+    assert chunks and max(len(c.text) for c in chunks) <= MAX_CHUNK_CHARS
+    assert all(c.text == text[c.start : c.end] for c in chunks)
+    covered = "".join(text[c.start : c.end] for c in chunks)
+    assert "".join(covered.split()) == "".join(text.split())  # nothing lost
+
+
+def test_chunks_of_ordinary_text_are_unchanged_by_the_cap(embedder: MiniLMEmbeddings) -> None:
+    article = sample("001_6af38f333212537e.txt")
+    assert max(len(c.text) for c in chunk_article(article, embedder.count_tokens)) < 1_000

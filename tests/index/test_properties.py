@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.chunk import SPECIAL_TOKENS, chunk_article, fit_title
+from index.chunk import MAX_CHUNK_CHARS, SPECIAL_TOKENS, chunk_article, fit_title
 from index.clean import clean_text
 from index.embed import MAX_TOKENS, MiniLMEmbeddings
 from index.load import SUFFIXES, Origin, decode, load_upload, parse_bytes
@@ -201,6 +201,7 @@ def assert_chunks(article: Article, chunks: list[Chunk], embedder: MiniLMEmbeddi
     assert [c.index for c in chunks] == list(range(len(chunks)))
     for c in chunks:
         assert 0 <= c.start < c.end <= len(text) and c.text == text[c.start : c.end]
+        assert len(c.text) <= MAX_CHUNK_CHARS  # issue 21: one 5 MB "word" was one chunk
         assert c.embed_text == (f"{title}\n\n{c.text}" if title else c.text)
         assert c.doc_id == article.doc_id and c.chunk_id.startswith(article.doc_id + ":")
     for prev, nxt in zip(chunks, chunks[1:], strict=False):
@@ -213,7 +214,7 @@ def assert_chunks(article: Article, chunks: list[Chunk], embedder: MiniLMEmbeddi
     for c in chunks:
         covered[c.start : c.end] = b"\x01" * (c.end - c.start)
     for (a, b), size in zip(spans, sizes, strict=True):
-        if size <= TARGET_TOKENS:  # a sentence that fits is whole in one chunk
+        if size <= TARGET_TOKENS and b - a <= MAX_CHUNK_CHARS:  # a sentence that fits is whole
             assert any(c.start <= a and b <= c.end for c in chunks), text[a:b]
         assert all(covered[i] or text[i].isspace() for i in range(a, b)), text[a:b]
     ids = [c.chunk_id for c in chunks]
