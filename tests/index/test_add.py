@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from index.add import add_paths
-from index.load import file_doc_id
+from index import load
+from index.add import add_loaded, add_paths
+from index.load import file_doc_id, load_upload
 from index.store import Store, open_store
 from tests.conftest import SAMPLES, write
 from tests.fakes import FakeEmbedder
@@ -211,3 +212,30 @@ def test_an_interrupted_update_is_finished_even_if_the_file_is_reverted(
     seed.write_text(original, encoding="utf-8")
     add_paths([str(articles)], open_store(str(tmp_path / "store"), None, "fake"), fake_embedder)
     assert_complete(store)
+
+
+def test_an_article_cut_to_the_limit_is_stored_and_noted(store: Store, fake_embedder: FakeEmbedder,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    # issue 21, finding 10: the work of one article is bounded, and the reply says so
+    monkeypatch.setattr(load, "MAX_ARTICLE_CHARS", 1_000)
+    report = add_loaded([load_upload("long.txt", ("Word " * 1_000).encode())], store, fake_embedder)
+    assert (report.new, report.skipped()) == (1, 0)
+    assert [(e.path, e.skipped) for e in report.errors] == [("upload:long.txt", False)]
+    assert "only the first 1,000 of its 5,000 characters were indexed" in report.errors[0].reason
+    assert report.summary().endswith(
+        f"0 skipped; {report.chunks} chunks written; 1 cut to the size limit")
+    assert report.progress().articles == 1
+    stored = store.list_articles()[0]
+    assert stored.source == "upload:long.txt"
+    assert "".join(c[1] for c in chunks_by_doc(store)[stored.doc_id]).count("Word") == 200
+
+
+def test_stored_metadata_is_one_line_and_capped(store: Store, fake_embedder: FakeEmbedder) -> None:
+    # issue 21, findings 2 and 3: a 2 MB title was copied into every chunk's metadata
+    record = ('{"id": "t", "text": "One. Two.", "title": "A\\n\\n![p](http://127.0.0.1:9/x.png)'
+              + " padding" * 250_000 + '", "url": "javascript:alert(1)"}\n')
+    add_loaded([load_upload("feed.jsonl", record.encode())], store, fake_embedder)
+    for _, _, meta in store.iter_chunks():
+        assert meta["title"].startswith("A ![p](http://127.0.0.1:9/x.png) padding")
+        assert len(meta["title"]) <= 300 and "\n" not in meta["title"]
+        assert meta["source"] == "upload:feed.jsonl#t"
