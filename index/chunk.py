@@ -74,15 +74,18 @@ def pack_words(
     text: str, start: int, end: int, count_tokens: TokenCounter, size: int
 ) -> list[Piece]:
     """Cut text[start:end] between words into pieces of at most `size` tokens and at most
-    MAX_CHUNK_CHARS characters."""
+    MAX_CHUNK_CHARS characters. The parts of a word are never glued (joined, they may count
+    differently), but those the model reads as one unknown token each: 100 such characters
+    or 2,000 are one [UNK] alike, and a 2 MB "word" is then 1,000 chunks, not 20,000."""
     pieces: list[Piece] = []
-    first, last, total = start, start, 0
+    first, last, total, unknown = start, start, 0, True
     for a, b, tokens in word_pieces(text, start, end, count_tokens, size):
-        # never glue the parts of a word
-        if last > first and (total + tokens > size or a == last or b - first > MAX_CHUNK_CHARS):
+        blank = tokens == 1 and b - a == LONG_WORD  # a whole part of one [UNK] word
+        split = a == last and not (unknown and blank)
+        if last > first and (total + tokens > size or split or b - first > MAX_CHUNK_CHARS):
             pieces.append((first, last, total))
-            first, total = a, 0
-        last, total = b, total + tokens
+            first, total, unknown = a, 0, True
+        last, total, unknown = b, total + tokens, unknown and blank
     pieces.append((first, last, total))
     return pieces
 

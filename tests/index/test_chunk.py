@@ -192,3 +192,12 @@ def test_text_of_unknown_tokens_is_cut_by_length(name: str, text: str,
 def test_chunks_of_ordinary_text_are_unchanged_by_the_cap(embedder: MiniLMEmbeddings) -> None:
     article = sample("001_6af38f333212537e.txt")
     assert max(len(c.text) for c in chunk_article(article, embedder.count_tokens)) < 1_000
+
+
+def test_a_word_of_unknown_characters_is_cut_in_chunks_of_the_cap(
+        embedder: MiniLMEmbeddings) -> None:
+    # the model reads 100 or 2,000 such characters as one [UNK]: 2 MB is 1,000 chunks, not 20,000
+    text = "\u02ac" * 20 * MAX_CHUNK_CHARS
+    chunks = chunk_article(Article("w", "Title", text, "w.txt"), embedder.count_tokens)
+    assert [len(c.text) for c in chunks] == [MAX_CHUNK_CHARS] * 20
+    assert max(embedder.count_tokens([c.embed_text for c in chunks])) < 10
