@@ -20,6 +20,7 @@ sentences.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -72,17 +73,22 @@ class Verified:
 def parse_claims(text: str) -> list[Claim]:
     """Sentences of `text` without their markers, each with the numbers of the markers written
     after it (before or after its full stop); a marker opening a sentence joins the one before."""
-    clean, marks, pos = "", [], 0
+    parts: list[str] = []
+    marks: list[tuple[int, list[int]]] = []
+    pos = length = 0
     for match in _MARKER.finditer(text):
-        clean += text[pos : match.start()]
-        marks.append((len(clean), [int(n) for n in re.findall(r"\d+", match.group(1))]))
+        parts.append(text[pos : match.start()])
+        length += match.start() - pos
+        marks.append((length, [int(n) for n in re.findall(r"\d+", match.group(1))]))
         pos = match.end()
-    clean += text[pos:]
+    parts.append(text[pos:])
+    clean = "".join(parts)
     spans = [(a, b) for a, b in split_sentences(clean) if clean[a:b].strip()]
+    starts = [a for a, _ in spans]
     numbers: list[list[int]] = [[] for _ in spans]
     for at, found in marks:
-        if spans:
-            numbers[max((i for i, (a, _) in enumerate(spans) if a < at), default=0)] += found
+        if spans:  # the last sentence starting before the marker (bisect: linear overall)
+            numbers[max(bisect_left(starts, at) - 1, 0)] += found
     return [Claim(clean[a:b].strip(), tuple(dict.fromkeys(n)))
             for (a, b), n in zip(spans, numbers, strict=True)]
 

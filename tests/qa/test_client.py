@@ -25,7 +25,8 @@ KILLED = "Who was killed at the fake roadblock?"
 def base_url(tmp_path_factory: pytest.TempPathFactory, embedder) -> Iterator[str]:  # type: ignore[no-untyped-def]
     store = open_store(str(tmp_path_factory.mktemp("client") / "store"), None, MODEL_NAME)
     add_paths([str(SAMPLES)], store, embedder)
-    with serve(create_api(Service(store, embedder), read_settings(ALL_SETTINGS, {"QA_RATE_PER_MINUTE": "0"}))) as url:
+    with serve(create_api(Service(store, embedder), read_settings(ALL_SETTINGS, {"QA_RATE_PER_MINUTE": "0",
+                                                                             "QA_MAX_IN_FLIGHT": "0"}))) as url:
         yield url
 
 

@@ -30,7 +30,8 @@ pytestmark = pytest.mark.slow
 def api_schema(tmp_path_factory: pytest.TempPathFactory, embedder) -> Any:  # type: ignore[no-untyped-def]
     store = open_store(str(tmp_path_factory.mktemp("fuzz") / "store"), None, MODEL_NAME)
     add_paths([str(SAMPLES)], store, embedder)
-    env = {"QA_RATE_PER_MINUTE": "0", "QA_MAX_UPLOAD_MB": "1"}
+    env = {"QA_RATE_PER_MINUTE": "0", "QA_MAX_IN_FLIGHT": "0", "QA_MAX_UPLOAD_MB": "1",
+           "QA_ALLOWED_HOSTS": "testserver"}  # the host name the ASGI transport sends
     app = create_api(Service(store, embedder), read_settings(ALL_SETTINGS, env))
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
