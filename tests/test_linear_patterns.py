@@ -40,7 +40,6 @@ TEXTS: dict[str, Callable[[str], object]] = {
 def best_time(fn: Callable[[str], object], text: str) -> float:
     times = []
     for _ in range(3):
-        gc.collect()
         gc.disable()  # the collector's passes over many small results are not the pattern's cost
         try:
             start = time.perf_counter()
