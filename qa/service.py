@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +17,11 @@ from index.add import AddReport, add_loaded
 from index.embed import MODEL_NAME, Embedder, load_embedder
 from index.load import load_upload
 from index.store import Store, StoredArticle, open_store
-from qa.answer import default_reader, read
+from qa.answerers import Needs, answerer
+from qa.answerers.generative import condense_with_llm
 from qa.condense import standalone, user_turns
 from qa.embed_cache import CachedEmbeddings
 from qa.errors import BadQuestion, Budget, Cancelled, EmptyStore, NotFound
-from qa.generate import condense_with_llm, generate
 from qa.llm import Backend, chat_model
 from qa.retrieve import (
     Corpus,
@@ -33,7 +33,7 @@ from qa.retrieve import (
     vector_store,
 )
 from qa.settings import Settings
-from qa.types import Answer, Checked, Event, Generator, Passage
+from qa.types import Answer, Event, Passage
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Service:
     k: int = 5
     max_question_chars: int = 2000
     backend: Backend = Backend()
-    llm: Any = field(default=None, repr=False)  # a LangChain chat model; None = extractive
+    llm: Any = field(default=None, repr=False)  # the backend's LangChain chat model (None: none)
     max_history_turns: int = 50
     answer_seconds: float = 10.0  # each answer's time budget (QA_ANSWER_SECONDS)
     max_k: int = 20
@@ -146,14 +146,10 @@ class Service:
 
     def events(self, question: str, query: str, passages: list[Passage],
                corpus: Corpus, budget: Budget) -> Iterator[Event]:
-        """The answer from the passages: the extractive reader's, whole; or an LLM's, token by
-        token, checked against them."""
-        if self.llm is None:
-            yield from emit(self.extractive(question, query, passages, corpus, budget))
-            return
-        budget.check()
-        yield from generate(query, question, passages, self.llm, self.sentences,
-                            corpus.bm25.idf, self.backend)
+        """The answer from the passages by the answerer the backend names (`qa.answerers`): the
+        extractive reader's, whole; or an LLM's, token by token, checked against them."""
+        needs = Needs(self.sentences, corpus.bm25.idf, self.backend, self.llm, budget)
+        return answerer(self.backend.kind, needs).answer(question, query, passages)
 
     def retrieve(self, query: str, k: int | None = None,
                  filters: Filters = Filters()) -> list[Passage]:
@@ -168,13 +164,6 @@ class Service:
             if self._vectors is None:
                 self._vectors = vector_store(self.store, self.embedder)
             return self._vectors
-
-    def extractive(self, question: str, query: str, passages: list[Passage],
-                   corpus: Corpus, budget: Budget) -> Answer:
-        result = read(query, passages, self.sentences, corpus.bm25.idf, default_reader(), budget)
-        sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
-        return replace(result, question=question, query=query, sentences=sentences,
-                       generator=Generator("extractive", MODEL_NAME))
 
     def documents(self) -> list[StoredArticle]:
         return self.store.list_articles()
@@ -223,15 +212,6 @@ class Stoppable:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.embedder, name)
-
-
-def emit(result: Answer) -> Iterator[Event]:
-    """A finished answer as the events of a stream: its text as it is, its citations, itself."""
-    if result.answer:
-        yield Event("token", result.answer)
-    for citation in result.citations:
-        yield Event("citation", citation)
-    yield Event("done", result)
 
 
 def backend_from(settings: Settings) -> Backend:

@@ -122,8 +122,8 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
     answerer caches its own sentence embeddings, as the service does, so latencies compare."""
     from langchain_core.runnables import RunnableLambda
 
-    from qa.answer import answer, answer_heuristic
     from qa.embed_cache import CachedEmbeddings
+    from qa.measuring.baselines import answer, answer_heuristic
     from qa.retrieve import LexicalRetriever, to_passage
 
     corpus = service.corpus()
@@ -163,7 +163,7 @@ def first_stage_reader() -> Any:
     """The shipped reader without its gate: the reader as it was before the span model."""
     from dataclasses import replace
 
-    from qa.answer import default_reader
+    from qa.measuring.baselines import first_stage_reader as default_reader  # short: its scorer
 
     return replace(default_reader(), gate=None, spans=None)
 
@@ -174,7 +174,7 @@ def reader_latency(service: Any, questions: Sequence[Question], k: int) -> dict[
     service's are for sentences it has seen)."""
     import numpy as np
 
-    from qa.answer import default_reader, read
+    from qa.answerers.extractive import default_reader, read
     from qa.embed_cache import CachedEmbeddings
 
     corpus, reader = service.corpus(), default_reader()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from qa.answer import Sentence
+from qa.answerers.extractive import Sentence
 from qa.citations import cite
 from qa.types import Passage
 

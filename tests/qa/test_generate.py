@@ -207,7 +207,7 @@ class Scripted(BaseChatModel):
 ])
 def test_follow_ups_are_condensed_by_the_llm_with_the_rule_as_fallback(reply: str,
                                                                         expected: str) -> None:
-    from qa.generate import condense_with_llm
+    from qa.answerers.generative import condense_with_llm
 
     history = ["Who was killed at the fake roadblock?"]
     assert condense_with_llm("and who was wounded?", history, Scripted(reply=reply)) == expected
@@ -216,7 +216,7 @@ def test_follow_ups_are_condensed_by_the_llm_with_the_rule_as_fallback(reply: st
 
 
 def test_the_real_model_condenses_a_follow_up(smollm2: Any) -> None:
-    from qa.generate import condense_with_llm
+    from qa.answerers.generative import condense_with_llm
 
     query = condense_with_llm("and who was wounded?", ["Who was killed at the fake roadblock?"],
                               smollm2)

@@ -15,7 +15,7 @@ from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from index.add import add_paths
 from index.embed import MODEL_NAME
 from index.store import open_store
-from qa.answer import adds_to
+from qa.answerers.extractive import adds_to
 from qa.llm import Backend
 from qa.service import Service
 from tests.conftest import SAMPLES

@@ -38,10 +38,14 @@ def test_the_wheel_holds_the_packages_prompts_static_files_and_weights(tmp_path:
     names = set(zipfile.ZipFile(build_wheel(tmp_path)).namelist())
     expected = {"qa/client.py", "qa/types.py", "index/store.py", "ui/server.py",
                 "prompts/answer.txt", "prompts/condense.txt", "prompts/refusal.txt",
-                "ui/static/embed.js", "qa/reader.json", "qa/reader.manifest.json",
-                "qa/span_model/model_int8.onnx", "qa/span_model/manifest.json"}
+                "ui/static/embed.js", "qa/reader/weights/reader.json",
+                "qa/reader/weights/reader.manifest.json",
+                "qa/reader/weights/span_model/model_int8.onnx",
+                "qa/reader/weights/span_model/manifest.json", "qa/reader/spans.py",
+                "qa/answerers/extractive.py", "qa/measuring/baselines.py"}
     assert expected <= names, expected - names
     assert not any(n.startswith("tests/") for n in names)
+    assert not any(n.startswith("qa/training/") for n in names)  # what only training runs
 
 
 def test_the_installed_client_imports_outside_the_checkout(tmp_path: Path) -> None:

@@ -11,16 +11,14 @@ import pytest
 
 from index.sentences import after_title, is_heading
 from qa.answer_types import new_spans, question_type
+from qa.measuring.baselines import SPAN_FEATURES, SpanScorer, first_stage_reader, span_candidates
 from qa.reader import (
     SENTENCE_FEATURES,
-    SPAN_FEATURES,
     Candidate,
     Linear,
     Reader,
     load_reader,
     sentence_features,
-    short_answer,
-    span_candidates,
 )
 
 
@@ -60,8 +58,8 @@ def uniform(n: int) -> Linear:
 
 def test_sentence_features_have_one_row_per_candidate() -> None:
     text = "The fire was caused by a faulty heater. It spread fast."
-    cands = [Candidate("The fire was caused by a faulty heater.", 0, 0, text),
-             Candidate("It spread fast.", 0, 1, text)]
+    cands = [Candidate("The fire was caused by a faulty heater.", 0, 0, text, 0),
+             Candidate("It spread fast.", 0, 1, text, text.index("It"))]
     rows = sentence_features("What caused the fire?", cands, np.array([0.6, 0.2]), lambda t: 1.0)
     assert rows.shape == (2, len(SENTENCE_FEATURES))
     named = dict(zip(SENTENCE_FEATURES, rows[0], strict=True))
@@ -73,12 +71,16 @@ def test_sentence_features_have_one_row_per_candidate() -> None:
 def test_short_answer_and_weights_round_trip(tmp_path: Path) -> None:
     span = Linear(np.zeros(len(SPAN_FEATURES)), np.ones(len(SPAN_FEATURES)),
                   np.eye(len(SPAN_FEATURES))[1] * 5, -1.0)  # prefers a typed span
-    reader = Reader(uniform(len(SENTENCE_FEATURES)), span, 0.3, 0.6, 0.2)
-    assert short_answer(reader, "Who shot Zapata?", "Zapata was shot by Los Zetas.") == "Los Zetas"
+    scorer = SpanScorer(span, 0.2)
+    assert scorer("Who shot Zapata?", "Zapata was shot by Los Zetas.") == "Los Zetas"
+    reader = Reader(uniform(len(SENTENCE_FEATURES)), 0.3, 0.6, first_spans=scorer.to_dict())
     weights, manifest = tmp_path / "reader.json", tmp_path / "manifest.json"
     weights.write_text(json.dumps(reader.to_dict()))
     manifest.write_text(json.dumps({"sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}))
-    assert load_reader(weights, manifest).refuse_below == 0.3
+    loaded = load_reader(weights, manifest)
+    assert loaded.refuse_below == 0.3 and loaded.short is None  # answering reads no span scorer
+    short = first_stage_reader(loaded).short  # the eval's "first" pipeline reads it
+    assert short is not None and short("Who shot Zapata?", "Zapata was shot by Los Zetas.") == "Los Zetas"
     weights.write_text(json.dumps(reader.to_dict()) + " ")
     with pytest.raises(ValueError, match="sha256"):
         load_reader(weights, manifest)

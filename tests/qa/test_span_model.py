@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.span_model import (
+from qa.reader.candidates import InPassage, context_before
+from qa.reader.spans import (
     MANIFEST_FILE,
     MAX_ANSWER_PIECES,
     MODEL_DIR,
     MODEL_FILE,
     SpanModelError,
     best_span,
-    context_before,
     encode_pair,
     load_span_model,
     tokenizer_for,
@@ -77,7 +77,7 @@ def test_no_model_folder_means_no_span_model(tmp_path: Path) -> None:
 def test_a_model_that_does_not_match_its_manifest_is_refused(tmp_path: Path) -> None:
     (tmp_path / MODEL_FILE).write_bytes(b"not the model")
     (tmp_path / MANIFEST_FILE).write_text(json.dumps({"sha256": "0" * 64}))
-    with pytest.raises(SpanModelError, match="python -m qa.train_spans"):
+    with pytest.raises(SpanModelError, match="python -m qa.training.train_spans"):
         load_span_model(tmp_path)
 
 
@@ -88,20 +88,23 @@ def test_the_shipped_model_points_at_the_answer_and_not_at_a_sentence_without_on
     text = "The agent was shot by members of the Zetas cartel at a fake roadblock."
     before = "Jaime Zapata, a U.S. immigration agent, was driving near San Luis Potosi on Tuesday."
     question = "Who shot the drug agent near San Luis Potosi?"
-    answers, other = spans.read(question, [text, "The weather was mild for the season."],
-                                [before, f"{before} {text}"])
+    passage = f"{before} {text} The weather was mild for the season."
+    start = len(before) + 1
+    answers, other = spans.read(question, [InPassage(passage, start, start + len(text)),
+                                           InPassage(passage, start + len(text) + 1,
+                                                     len(passage))])
     assert "Zetas" in text[answers.start:answers.end]
     assert answers.margin > 0 > other.margin
     # the words before the sentence (who "the agent" is) are what make it answer
-    (alone,) = spans.read(question, [text])
+    (alone,) = spans.read(question, [InPassage(text, 0, len(text))])
     assert alone.margin < answers.margin
 
 
 @pytest.mark.skipif(not (TRAIN / "squad-train-pool" / "train.json").is_file(),
                     reason="needs ../shared/train")
 def test_span_training_uses_no_paragraph_the_reader_trains_on() -> None:
-    from qa.train_reader import build
-    from qa.train_spans import load_squad, reader_paragraphs, squad_rows
+    from qa.training.train_reader import build
+    from qa.training.train_spans import load_squad, reader_paragraphs, squad_rows
 
     pools, data, _ = build(TRAIN, 0, 5000)
     used = reader_paragraphs(pools)
@@ -112,7 +115,7 @@ def test_span_training_uses_no_paragraph_the_reader_trains_on() -> None:
 
 
 def test_span_pairs_mark_the_answer_inside_the_sentence() -> None:
-    from qa.train_spans import pairs_of
+    from qa.training.train_spans import pairs_of
 
     text = ("Zapata worked for ICE. He was shot by the Zetas at a fake roadblock. "
             "The Zetas are a cartel based in the north. Officials said little else.")
@@ -127,7 +130,7 @@ def test_span_pairs_mark_the_answer_inside_the_sentence() -> None:
 
 
 def test_span_pairs_carry_the_words_before_the_sentence() -> None:
-    from qa.train_spans import CONTEXT_WORDS, pairs_of
+    from qa.training.train_spans import CONTEXT_WORDS, pairs_of
 
     text = "Nikola Tesla was an inventor. He was born in 1856 in Smiljan. He died in New York."
     start = text.index("1856")
@@ -138,7 +141,7 @@ def test_span_pairs_carry_the_words_before_the_sentence() -> None:
 
 
 def test_a_swapped_name_makes_the_answering_sentence_a_negative() -> None:
-    from qa.train_spans import swapped
+    from qa.training.train_spans import swapped
 
     context = "Tesla moved to Paris in 1882. He worked for Continental Edison there."
     qa = {"question": "When did Tesla move to Paris?",
@@ -174,7 +177,7 @@ def test_the_gated_reader_picks_the_answering_sentence_and_its_short_answer(
     embedder: object, question: str, sentence: str, short: str
 ) -> None:
     """The issue's misses: the headline and the sentence before the names were chosen instead."""
-    from qa.answer import default_reader, read
+    from qa.answerers.extractive import default_reader, read
     from qa.embed_cache import CachedEmbeddings
 
     reader = default_reader()
@@ -188,7 +191,7 @@ def test_the_gated_reader_picks_the_answering_sentence_and_its_short_answer(
 
 @pytest.mark.skipif(not (MODEL_DIR / MODEL_FILE).is_file(), reason="no span model shipped")
 def test_the_gated_reader_refuses_a_question_the_passages_do_not_answer(embedder: object) -> None:
-    from qa.answer import default_reader, read
+    from qa.answerers.extractive import default_reader, read
     from qa.embed_cache import CachedEmbeddings
 
     result = read("Who won the 2018 FIFA World Cup?", [LIBRARY, PANDAS],

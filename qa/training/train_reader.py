@@ -1,16 +1,21 @@
-"""`python -m qa.train_reader [--train ../shared/train] [--questions 5000] [--seed 0]`
+"""`python -m qa.training.train_reader [--train ../shared/train] [--questions 5000] [--seed 0]`
 
-Rebuild the reader's weights (`qa/reader.json`) and manifest (`qa/reader.manifest.json`) from
-training data only (../shared/train, see its PROVENANCE.md; no question of an evaluation set).
+Rebuild the reader's weights (`qa/reader/weights/reader.json`) and manifest
+(`qa/reader/weights/reader.manifest.json`) from training data only (../shared/train, see its
+PROVENANCE.md; no question of an evaluation set).
 
 Each training question becomes a "retrieval": its gold passage among the passages BM25 ranks
 highest for it in the same source (as retrieval would hand them to the reader), and, for one in
 three questions, the same retrieval without the gold passage (the articles don't answer: every
 sentence is a negative). A sentence is positive when it holds a gold answer (by offset) or is QED's
 marked answer sentence; one question in six is also asked of another question's passages (off
-topic: all negatives). A fifth of the questions (by paragraph) is held out to compare a logistic
-regression with gradient-boosted trees, and to choose the refusal and caveat thresholds and the
-short-answer floor. The logistic regression ships (a JSON of weights) unless `--model trees`.
+topic: all negatives). The candidate sentences are the ones answering reads
+(`qa.reader.candidate_sentences`, with each passage's title). A fifth of the questions (by
+paragraph) is held out to compare the logistic regression with gradient-boosted trees (a baseline,
+`qa.measuring.baselines.Trees`), and to choose the refusal and caveat thresholds and the
+short-answer floor. The logistic regression ships (a JSON of weights); with the span model
+present, the gate (`qa.training.train_gate`) is fitted over it and the manifest records its
+sha256, which `qa.reader.load_reader` checks.
 """
 
 from __future__ import annotations
@@ -22,15 +27,15 @@ import random
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from index.sentences import is_heading, split_sentences
-from qa.fitting import choose_caveat, choose_refusal, fit_linear
+from index.sentences import split_sentences
 from qa.lexical import BM25
+from qa.measuring.baselines import SpanScorer, Trees, span_candidates, span_features
 from qa.metrics import token_f1
 from qa.reader import (
     MANIFEST,
@@ -39,13 +44,12 @@ from qa.reader import (
     Candidate,
     Linear,
     Reader,
-    Trees,
+    candidate_sentences,
     sentence_features,
-    span_candidates,
-    span_features,
 )
+from qa.training.fitting import choose_caveat, choose_refusal, fit_linear
 
-TRAIN = Path(__file__).resolve().parent.parent.parent / "shared" / "train"
+TRAIN = Path(__file__).resolve().parents[3] / "shared" / "train"
 PASSAGES = 6  # passages per training retrieval, gold included
 # SQuADShifts' Reddit and Amazon-review questions are left out: a quarter of their answer sentences
 # share no word with the question, and with them the held-out figures did not improve.
@@ -57,8 +61,9 @@ WINDOW = 5  # sentences per passage cut from long covidqa papers
 
 @dataclass(frozen=True)
 class Example:
-    """A training question over passages; `gold` indexes the passage holding the answer (None: the
-    articles don't answer), `answers` are (start, end) offsets into that passage."""
+    """A training question over passages (with their titles); `gold` indexes the passage holding
+    the answer (None: the articles don't answer), `answers` are (start, end) offsets into that
+    passage."""
 
     question: str
     answers: tuple[str, ...]
@@ -66,15 +71,18 @@ class Example:
     gold: int | None
     spans: tuple[tuple[int, int], ...]
     group: str
+    titles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class Pool:
-    """Passages of one source with a BM25 over them, and the questions asked of them."""
+    """Passages of one source (and their articles' titles) with a BM25 over them, and the
+    questions asked of them."""
 
     name: str
     texts: list[str]
     questions: list[tuple[str, tuple[str, ...], int, tuple[tuple[int, int], ...]]]
+    titles: list[str] = field(default_factory=list)
 
 
 def squad_pools(path: Path, limit: int, rng: random.Random,
@@ -87,25 +95,31 @@ def squad_pools(path: Path, limit: int, rng: random.Random,
         for paragraph in article["paragraphs"]:
             for qa in paragraph["qas"]:
                 if not qa["is_impossible"] and qa["answers"] and qa["domain"] in domains:
-                    rows.append((qa["domain"], paragraph["context"], qa))
+                    rows.append((qa["domain"], paragraph["context"], qa, squad_title(article)))
     rng.shuffle(rows)
-    for domain, context, qa in rows[:limit]:
+    for domain, context, qa, title in rows[:limit]:
         pool = by_domain.setdefault(domain, Pool(f"squad-{domain}", [], []))
-        index = _index_of(pool, context)
+        index = _index_of(pool, context, title)
         spans = tuple((a["answer_start"], a["answer_start"] + len(a["text"]))
                       for a in qa["answers"])
         pool.questions.append((qa["question"], tuple(a["text"] for a in qa["answers"]), index,
                                spans))
-    for domain, context, _ in rows[limit:limit * 2]:  # more passages to be distracted by
-        _index_of(by_domain.setdefault(domain, Pool(f"squad-{domain}", [], [])), context)
+    for domain, context, _, title in rows[limit:limit * 2]:  # more passages to be distracted by
+        _index_of(by_domain.setdefault(domain, Pool(f"squad-{domain}", [], [])), context, title)
     return list(by_domain.values())
 
 
-def _index_of(pool: Pool, text: str) -> int:
+def squad_title(article: dict[str, Any]) -> str:
+    """A SQuAD article's title as a page shows it ("Political divisions of the United States")."""
+    return str(article["title"]).replace("_", " ")
+
+
+def _index_of(pool: Pool, text: str, title: str) -> int:
     if not pool.texts or pool.texts[-1] != text:
         if text in pool.texts:
             return pool.texts.index(text)
         pool.texts.append(text)
+        pool.titles.append(title)
     return len(pool.texts) - 1
 
 
@@ -118,7 +132,7 @@ def qed_pool(path: Path) -> Pool:
         if not chosen:
             continue
         answers = tuple(a["string"] for group in row["original_nq_answers"] for a in group)
-        index = _index_of(pool, row["paragraph_text"])
+        index = _index_of(pool, row["paragraph_text"], row.get("title_text", ""))
         pool.questions.append((row["question_text"], answers or (chosen["string"],), index,
                                ((chosen["start"], chosen["end"]),)))
     return pool
@@ -128,8 +142,9 @@ def covid_pool(questions: Path, docs: Path) -> Pool:
     """covidqa-train: its gold papers cut into passages of WINDOW sentences."""
     rows = [json.loads(x) for x in questions.read_text(encoding="utf-8").splitlines() if x]
     gold = {r["gold_doc_ids"][0] for r in rows}
-    texts = {d["id"]: d["text"] for d in map(json.loads, docs.read_text().splitlines())
-             if d["id"] in gold}
+    papers = {d["id"]: d for d in map(json.loads, docs.read_text().splitlines())
+              if d["id"] in gold}
+    texts = {doc_id: d["text"] for doc_id, d in papers.items()}
     pool = Pool("covidqa-train", [], [])
     cuts: dict[str, list[tuple[int, int]]] = {}
     for doc_id, text in texts.items():
@@ -141,6 +156,7 @@ def covid_pool(questions: Path, docs: Path) -> Pool:
         for a, b in windows:
             offsets[(doc_id, a)] = len(pool.texts)
             pool.texts.append(texts[doc_id][a:b])
+            pool.titles.append(papers[doc_id].get("title", ""))
     for r in rows:
         doc_id, start = r["gold_doc_ids"][0], r["answer_starts"][0]
         window = next(((a, b) for a, b in cuts[doc_id] if a <= start < b), None)
@@ -162,10 +178,10 @@ def examples(pool: Pool, rng: random.Random) -> Iterator[Example]:
         with_gold = [*others[:position], gold, *others[position:]]
         group = f"{pool.name}:{gold}"
         yield Example(question, answers, tuple(pool.texts[i] for i in with_gold), position, spans,
-                      group)
+                      group, tuple(pool.titles[i] for i in with_gold))
         if rng.random() < 1 / 3:
             yield Example(question, answers, tuple(pool.texts[i] for i in ranked[:PASSAGES]),
-                          None, (), group)
+                          None, (), group, tuple(pool.titles[i] for i in ranked[:PASSAGES]))
 
 
 def off_topic(data: list[Example], rng: random.Random) -> list[Example]:
@@ -176,18 +192,19 @@ def off_topic(data: list[Example], rng: random.Random) -> list[Example]:
     for e in rng.sample(answered, round(OFF_TOPIC * len(answered))):
         other = rng.choice(answered)
         if other.group != e.group:
-            out.append(Example(e.question, e.answers, other.passages, None, (), e.group))
+            out.append(Example(e.question, e.answers, other.passages, None, (), e.group,
+                               other.titles))
     return out
 
 
 def candidates_of(example: Example) -> tuple[list[Candidate], list[int]]:
-    """The candidate sentences of an example and their labels (1: holds a gold answer)."""
+    """The candidate sentences of an example, as answering reads them, and their labels (1: holds
+    a gold answer)."""
     found, labels = [], []
-    for rank, text in enumerate(example.passages):
-        for position, (a, b) in enumerate(split_sentences(text)):
-            if len(text[a:b].split()) < 4 or is_heading(text[a:b]):
-                continue
-            found.append(Candidate(text[a:b], rank, position, text))
+    titles = example.titles or ("",) * len(example.passages)
+    for rank, (text, title) in enumerate(zip(example.passages, titles, strict=True)):
+        for a, b, position in candidate_sentences(text, title):
+            found.append(Candidate(text[a:b], rank, position, text, a))
             gold = rank == example.gold and any(a <= s < b or s <= a < e
                                                 for s, e in example.spans)
             labels.append(int(gold))
@@ -305,7 +322,7 @@ def data_files(train: Path) -> list[Path]:
 def build(train: Path, seed: int, questions: int = 5000) -> tuple[list[Pool], list[Example],
                                                                    set[str]]:
     """The pools, the training retrievals and the held-out groups (a fifth, by paragraph), the same
-    for a seed whoever asks (`python -m qa.train_spans` leaves the held-out groups out)."""
+    for a seed whoever asks (`python -m qa.training.train_spans` leaves the held-out groups out)."""
     rng = random.Random(seed)
     files = data_files(train)
     pools = [*squad_pools(files[0], questions, rng), qed_pool(files[1]),
@@ -321,7 +338,8 @@ def sha256(path: Path) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.train_reader", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qa.training.train_reader",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, default=TRAIN, help="the training data folder")
     parser.add_argument("--questions", type=int, default=5000, help="SQuAD questions sampled")
@@ -337,8 +355,6 @@ def main(argv: list[str] | None = None) -> int:
                         help="a first stage without MiniLM cosines (no sentence is embedded)")
     parser.add_argument("--no-gate", action="store_true",
                         help="ship the first stage alone (no second stage over the span model)")
-    parser.add_argument("--model", choices=("linear", "trees"), default="linear",
-                        help="the model shipped (both are fitted and compared on held-out data)")
     args = parser.parse_args(argv)
     from index.embed import load_embedder
 
@@ -354,69 +370,70 @@ def main(argv: list[str] | None = None) -> int:
 
 def finish(args: argparse.Namespace, files: list[Path], pools: list[Pool],
            train: list[dict[str, Any]], held: list[dict[str, Any]]) -> int:
-    """Fit both models, compare them on held-out data, ship `--model`, write the files. Linear
-    ships by default: the trees were no better held out (within a point) and, outside what they
-    were trained on (a question sharing no word with any sentence), gave sentences p = 0.5."""
+    """Fit both models, compare them on held-out data, ship the linear one, write the files.
+    The trees were no better held out (within a point) and, outside what they were trained on (a
+    question sharing no word with any sentence), gave sentences p = 0.5: they are a baseline."""
     rows = np.vstack([i["rows"] for i in train])
     labels = np.concatenate([i["labels"] for i in train])
     models: dict[str, Any] = {"linear": fit_linear(rows, labels)}
     if not args.no_trees:
         models["trees"] = fit_trees(rows, labels, args.seed)
     compared = {name: held_out_scores(m, held) for name, m in models.items()}
-    name = args.model if args.model in models else "linear"
+    name = "linear"
     scores = question_scores(held, models[name].probabilities)
     refuse = compared[name]["refuse_below"] if args.refuse_below is None else args.refuse_below
     caveat = choose_caveat(scores, refuse) if args.caveat_below is None else args.caveat_below
     span_rows, span_labels, _ = span_data(train)
     span = fit_linear(span_rows, span_labels)
     floor, short_f1 = choose_span_floor(span, span_data(held)[2])
-    gate, gate_figures = fit_gate_if_shipped(args, models[name], held)
-    reader = Reader(models[name], span, refuse, caveat, floor, gate, dense=not args.no_dense)
+    gate, gate_figures, span_model = fit_gate_if_shipped(args, models[name], held)
+    reader = Reader(models[name], refuse, caveat, gate, dense=not args.no_dense,
+                    first_spans=SpanScorer(span, floor).to_dict())
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(_rounded(reader.to_dict())) + "\n", encoding="utf-8")
     held_out = {"questions": len(held), "shipped": name, "models": compared,
                 "short_f1_gold_sentence": round(short_f1, 4), "gate": gate_figures}
-    write_manifest(args, files, pools, len(train), held_out, reader)
+    write_manifest(args, files, pools, len(train), held_out, reader, span_model)
     print(json.dumps(held_out, indent=1))
     return 0
 
 
 def fit_gate_if_shipped(args: argparse.Namespace, first: Any,
-                        held: list[dict[str, Any]]) -> tuple[Any, dict[str, Any]]:
-    """The second stage over the shipped span model (`qa/span_model/`), unless `--no-gate`."""
-    from qa.span_model import load_span_model
-    from qa.train_gate import fit_gate
+                        held: list[dict[str, Any]]) -> tuple[Any, dict[str, Any], str]:
+    """The second stage over the shipped span model (`qa/reader/weights/span_model/`), its
+    figures and the span model's sha256, unless `--no-gate`."""
+    from qa.reader.spans import load_span_model
+    from qa.training.train_gate import fit_gate
 
     spans = None if args.no_gate else load_span_model()
     if spans is None:
-        return None, {}
+        return None, {}, ""
     started = time.perf_counter()
     gate, figures = fit_gate(held, first, spans, args.seed)
     print(f"gate fitted in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return gate, figures
+    return gate, figures, spans.sha256
 
 
 def write_manifest(args: argparse.Namespace, files: list[Path], pools: list[Pool], train: int,
-                   held_out: dict[str, Any], reader: Reader) -> None:
-    command = " ".join(["python -m qa.train_reader", *sys.argv[1:]]) if sys.argv[1:] else \
-        "python -m qa.train_reader"
+                   held_out: dict[str, Any], reader: Reader, span_model: str) -> None:
+    """The manifest beside the weights; with a gate, the sha256 of the span model it was fitted
+    over (`span_model`), without which `qa.reader.load_reader` refuses the pair."""
+    command = " ".join(["python -m qa.training.train_reader", *sys.argv[1:]])
     manifest = {"weights": args.out.name, "sha256": sha256(args.out),
                 "command": command, "seed": args.seed,
                 "squad_questions": args.questions, "features": SENTENCE_FEATURES,
                 "thresholds": {"refuse_below": reader.refuse_below,
                                "caveat_below": reader.caveat_below,
-                               "span_floor": reader.span_floor},
+                               "span_floor": reader.first_spans["span_floor"]},
                 "data": [{"file": str(f.relative_to(args.train.parent)), "sha256": sha256(f)}
                          for f in files],
                 "pools": {p.name: {"passages": len(p.texts), "questions": len(p.questions)}
                           for p in pools},
                 "train_examples": train, "held_out": held_out}
     if reader.gate is not None:
-        from qa.span_model import MODEL_DIR, MODEL_FILE
-
         manifest["gate"] = {"thresholds": {k: v for k, v in reader.gate.to_dict().items()
                                            if k not in ("model", "features")},
-                            "span_model_sha256": sha256(MODEL_DIR / MODEL_FILE)}
+                            "span_model_sha256": span_model}
     (args.out.parent / MANIFEST.name).write_text(json.dumps(manifest, indent=1) + "\n",
                                                  encoding="utf-8")
 

@@ -1,5 +1,5 @@
-"""The reader's second stage (`qa.reader.Gate`), fitted by `python -m qa.train_reader` on its
-held-out questions only (the span model never saw them: see `qa.train_spans`).
+"""The reader's second stage (`qa.reader.Gate`), fitted by `python -m qa.training.train_reader` on
+its held-out questions only (the span model never saw them: see `qa.training.train_spans`).
 
 The held-out questions are split in two by paragraph: the gate's logistic regression is fitted on
 one half, and its thresholds (refuse, caveat, short-answer floor) chosen on the other, which also
@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from qa.fitting import choose_caveat, choose_refusal, fit_linear, refusal_stats
 from qa.metrics import token_f1
-from qa.reader import Gate, Linear, Model, gate_features, sentences_to_read
+from qa.reader import Gate, Linear, gate_features, sentences_to_read
+from qa.training.fitting import choose_caveat, choose_refusal, fit_linear, refusal_stats
 
 # First-stage sentences the span model reads per question: at most TOP, the best always, the
 # others only above READ_FLOOR. Chosen on the held-out questions for time: read 8 (7.99 per
@@ -24,7 +24,7 @@ from qa.reader import Gate, Linear, Model, gate_features, sentences_to_read
 TOP, READ_FLOOR = 6, 0.01
 
 
-def gate_items(held: list[dict[str, Any]], first: Model, spans: Any, top: int = TOP,
+def gate_items(held: list[dict[str, Any]], first: Linear, spans: Any, top: int = TOP,
                read_floor: float = READ_FLOOR) -> list[dict[str, Any]]:
     """Per held-out question: the first-stage sentences the span model reads, their first-stage
     probabilities, span margins, short answers and labels."""
@@ -35,8 +35,7 @@ def gate_items(held: list[dict[str, Any]], first: Model, spans: Any, top: int = 
         order = order[:sentences_to_read(p[order].tolist(), top, read_floor)]
         chosen = [item["candidates"][i] for i in order]
         texts = [c.text for c in chosen]
-        befores = [c.passage_text[:c.passage_text.find(c.text)] for c in chosen]
-        read = spans.read(item["example"].question, texts, befores)
+        read = spans.read(item["example"].question, [c.in_passage for c in chosen])
         out.append({"example": item["example"], "first": p[order],
                     "margins": np.array([s.margin for s in read]),
                     "labels": np.asarray(item["labels"])[order],
@@ -80,7 +79,7 @@ def short_f1(items: list[dict[str, Any]], model: Linear, floor: float) -> float:
     return float(np.mean(f1s)) if f1s else 0.0
 
 
-def fit_gate(held: list[dict[str, Any]], first: Model, spans: Any,
+def fit_gate(held: list[dict[str, Any]], first: Linear, spans: Any,
              seed: int) -> tuple[Gate, dict[str, Any]]:
     """The gate and its figures on the half it was not fitted on."""
     fit_half, choose_half = halves(gate_items(held, first, spans), seed)

@@ -1,18 +1,19 @@
-"""The span reader: a MiniLM fine-tuned (by `python -m qa.train_spans`) to read one (question,
-sentence) pair and point at the answer inside the sentence, or at nothing. A model whose manifest
-names `context_words` also reads that many words of the passage before the sentence (so "He was
-born in 1856" can answer a question about Tesla), as `context [SEP] sentence`; it only ever points
-inside the sentence.
+"""The span reader: a MiniLM fine-tuned (by `python -m qa.training.train_spans`) to read one
+(question, sentence) pair and point at the answer inside the sentence, or at nothing. A model whose
+manifest names `context_words` also reads that many words of the passage before the sentence (so
+"He was born in 1856" can answer a question about Tesla), as `context [SEP] sentence`; it only ever
+points inside the sentence.
 
 For each sentence it gives `margin`, the best answer span's score minus the "no answer" score (the
 [CLS] piece): above 0 the model thinks the sentence answers, and the span is the short answer. The
-model is int8 ONNX (`qa/span_model/model_int8.onnx`), checked against the sha256 in its manifest,
-and uses the embedder's own tokenizer. Each sentence is one model call (no padding; as with the
-embedder, dynamic int8 quantization makes a call's output depend on what else is in it).
+model is int8 ONNX (`qa/reader/weights/span_model/model_int8.onnx`), checked against the sha256 in
+its manifest, and uses the embedder's own tokenizer. Each sentence is one model call (no padding;
+as with the embedder, dynamic int8 quantization makes a call's output depend on what else is in
+it).
 
     spans = load_span_model()
-    scored = spans.read("Who shot Zapata?", ["Zapata was shot by the Zetas at a roadblock."],
-                        ["The agent was driving to Mexico City."])
+    text = "The agent was driving to Mexico City. Zapata was shot by the Zetas at a roadblock."
+    scored = spans.read("Who shot Zapata?", [InPassage(text, 38, len(text))])
     scored[0].margin, scored[0].start, scored[0].end
 """
 
@@ -27,7 +28,9 @@ from typing import Any
 
 import numpy as np
 
-MODEL_DIR = Path(__file__).resolve().parent / "span_model"
+from qa.reader.candidates import InPassage, context_before
+
+MODEL_DIR = Path(__file__).resolve().parent / "weights" / "span_model"
 MODEL_FILE, MANIFEST_FILE = "model_int8.onnx", "manifest.json"
 MAX_PIECES = 192  # question, context and sentence together, in word pieces
 MAX_ANSWER_PIECES = 30  # the longest short answer, in word pieces
@@ -55,11 +58,6 @@ class Encoded:
     types: list[int]
     offsets: list[tuple[int, int]]
     base: int
-
-
-def context_before(text: str, start: int, words: int) -> str:
-    """The last `words` words of `text` before offset `start` (the sentence's own passage)."""
-    return " ".join(text[:start].split()[-words:]) if words > 0 else ""
 
 
 def encode_pair(tokenizer: Any, question: str, sentence: str, context: str = "") -> Encoded:
@@ -108,23 +106,23 @@ def best_span(starts: np.ndarray, ends: np.ndarray, types: Sequence[int],
 
 
 class SpanModel:
-    """The int8 span reader: `read(question, sentences, befores)` gives one SpanScore per
-    sentence; `befores` are the passage texts before each sentence, of which it reads the last
-    `context_words` words (0: none)."""
+    """The int8 span reader: `read(question, sentences)` gives one SpanScore per sentence, each
+    read with the last `context_words` words (0: none) of its passage before it. `sha256` is the
+    model file's, which the reader's gate records (a gate fits one span model)."""
 
     def __init__(self, model_file: Path, source: Path, threads: int = 2,
-                 context_words: int = 0) -> None:
+                 context_words: int = 0, sha256: str = "") -> None:
         from index.onnx_model import session
 
         self.tokenizer = tokenizer_for(source)
         self.session = session(model_file, threads)
         self.context_words = context_words
+        self.sha256 = sha256
 
-    def read(self, question: str, sentences: Sequence[str],
-             befores: Sequence[str] | None = None) -> list[SpanScore]:
-        befores = befores if befores is not None else [""] * len(sentences)
-        return [self._one(question, s, context_before(b, len(b), self.context_words))
-                for s, b in zip(sentences, befores, strict=True)]
+    def read(self, question: str, sentences: Sequence[InPassage]) -> list[SpanScore]:
+        return [self._one(question, s.sentence, context_before(s.passage, s.start,
+                                                               self.context_words))
+                for s in sentences]
 
     def _one(self, question: str, sentence: str, context: str) -> SpanScore:
         pair = encode_pair(self.tokenizer, question, sentence, context)
@@ -149,5 +147,6 @@ def load_span_model(folder: Path = MODEL_DIR, threads: int = 2) -> SpanModel | N
     manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
     if hashlib.sha256(model_file.read_bytes()).hexdigest() != manifest["sha256"]:
         raise SpanModelError(f"{model_file} does not match the sha256 in its manifest; rebuild "
-                             "it with `python -m qa.train_spans`")
-    return SpanModel(model_file, model_path(), threads, int(manifest.get("context_words", 0)))
+                             "it with `python -m qa.training.train_spans`")
+    return SpanModel(model_file, model_path(), threads, int(manifest.get("context_words", 0)),
+                     manifest["sha256"])

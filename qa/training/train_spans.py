@@ -1,8 +1,8 @@
-"""`python -m qa.train_spans --train ../shared/train [--positives 13000] [--minutes 90] [--seed 0]`
+"""`python -m qa.training.train_spans --train ../shared/train [--positives 13000] [--minutes 90]`
 
-Fine-tune the span reader (`qa/span_model/`) from the shipped all-MiniLM-L6-v2 weights, on training
-data only (../shared/train, see its PROVENANCE.md; no question of an evaluation set), and export it
-to int8 ONNX beside its manifest.
+Fine-tune the span reader (`qa/reader/weights/span_model/`) from the shipped all-MiniLM-L6-v2
+weights, on training data only (../shared/train, see its PROVENANCE.md; no question of an
+evaluation set), and export it to int8 ONNX beside its manifest.
 
 The model reads one (question, sentence) pair, SQuAD 2.0 style, with the CONTEXT_WORDS words of
 the paragraph before the sentence (`context [SEP] sentence`, so that a pronoun can be resolved): a
@@ -13,10 +13,10 @@ same article that shares most words with the question (what retrieval finds when
 article is missing), the answering sentence against the question with a name or number swapped
 (`swapped`, for about a fifth of the questions), SQuAD 2.0's unanswerable questions, and the
 covidqa-train sentences around the answer. No question or
-paragraph that `python -m qa.train_reader` uses goes in: the reader's own questions and
+paragraph that `python -m qa.training.train_reader` uses goes in: the reader's own questions and
 distractor paragraphs are left out, and of covidqa-train only the groups that the reader does not
 hold out are used, so the reader's held-out questions can fit how much to trust this model (its
-gate, `qa.train_gate`) honestly. One epoch takes about 45 min on 2 cores.
+gate, `qa.training.train_gate`) honestly. One epoch takes about 45 min on 2 cores.
 """
 
 from __future__ import annotations
@@ -32,17 +32,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from index.sentences import is_heading, split_sentences
 from qa.lexical import analyze
-from qa.span_model import (
+from qa.reader.candidates import candidate_sentences, context_before
+from qa.reader.spans import (
     MANIFEST_FILE,
     MODEL_DIR,
     MODEL_FILE,
-    context_before,
     encode_pair,
     load_span_model,
     tokenizer_for,
 )
+from qa.training.train_reader import build, sha256, squad_title
 
 DOMAINS = ("wikipedia", "wikipedia-new", "reddit", "amazon-reviews")
 CHECKPOINT = Path.home() / ".cache" / "qa" / "span-model-torch"
@@ -69,17 +69,16 @@ def pair(question: str, text: str, a: int, b: int, start: int = -1, end: int = -
     return Pair(question, text[a:b], start, end, context_before(text, a, CONTEXT_WORDS))
 
 
-def sentences_of(text: str) -> list[tuple[int, int]]:
-    """The candidate sentences of a paragraph, as the reader would see them."""
-    return [(a, b) for a, b in split_sentences(text)
-            if len(text[a:b].split()) >= 4 and not is_heading(text[a:b])]
+def sentences_of(text: str, title: str = "") -> list[tuple[int, int]]:
+    """The candidate sentences of a paragraph, as the reader sees them."""
+    return [(a, b) for a, b, _ in candidate_sentences(text, title)]
 
 
 def pairs_of(question: str, text: str, answers: list[tuple[int, int]], rng: random.Random,
-             hard: int = 2) -> list[Pair]:
+             hard: int = 2, title: str = "") -> list[Pair]:
     """The positive sentence of one answered question and up to `hard` negatives of its paragraph;
     a sentence holding the answer's text elsewhere is neither."""
-    spans = sentences_of(text)
+    spans = sentences_of(text, title)
     words = {text[s:e].casefold() for s, e in answers}
     positive = [pair(question, text, a, b, s - a, e - a) for a, b in spans
                 for s, e in answers[:1] if a <= s and e <= b]
@@ -92,13 +91,13 @@ def pairs_of(question: str, text: str, answers: list[tuple[int, int]], rng: rand
 
 
 def reader_paragraphs(pools: list[Any]) -> set[str]:
-    """The SQuAD paragraphs `qa.train_reader` uses: its questions' and its distractors'."""
+    """The SQuAD paragraphs `qa.training.train_reader` uses: its questions' and its distractors'."""
     return {text for pool in pools if pool.name.startswith("squad-") for text in pool.texts}
 
 
 def squad_rows(data: list[Any], used: set[str]) -> list[Any]:
     """The answerable SQuAD questions of DOMAINS over paragraphs outside `used`."""
-    return [(qa["domain"], p["context"], qa, a["title"]) for a in data for p in a["paragraphs"]
+    return [(qa["domain"], p["context"], qa, squad_title(a)) for a in data for p in a["paragraphs"]
             for qa in p["qas"] if not qa["is_impossible"] and qa["answers"]
             and p["context"] not in used and qa["domain"] in DOMAINS]
 
@@ -113,26 +112,26 @@ def squad_pairs(data: list[Any], used: set[str], positives: int,
     by_title: dict[str, dict[str, None]] = {}  # each article's paragraphs, once, in order
     for _, context, _, title in rows:
         by_title.setdefault(title, {})[context] = None
-    words = {c: [(a, b, set(analyze(c[a:b]))) for a, b in sentences_of(c)]
-             for contexts in by_title.values() for c in contexts}
+    words = {c: [(a, b, set(analyze(c[a:b]))) for a, b in sentences_of(c, title)]
+             for title, contexts in by_title.items() for c in contexts}
     out: list[Pair] = []
     for _, context, qa, title in rows[:positives]:
         answers = [(a["answer_start"], a["answer_start"] + len(a["text"])) for a in qa["answers"]]
-        out += pairs_of(qa["question"], context, answers, rng)
+        out += pairs_of(qa["question"], context, answers, rng, title=title)
         other = [c for c in by_title[title] if c != context]
         out += nearest_elsewhere(qa, other, words)
-        out += swapped(qa, context, other, rng)
+        out += swapped(qa, context, other, rng, title)
     return out + unanswerable_pairs(data, used, rng)
 
 
 def swapped(qa: dict[str, Any], context: str, others: list[str],
-            rng: random.Random) -> list[Pair]:
+            rng: random.Random, title: str = "") -> list[Pair]:
     """The question with a name or number that its answering sentence holds swapped for one of
     the same kind from another paragraph of the article ("When was Edison born?" against "Tesla
     was born in 1856"), paired with that sentence as a negative: SQuAD 2.0's commonest kind of
     unanswerable question, of which the training data holds few."""
     start = qa["answers"][0]["answer_start"]
-    sentence = next(((a, b) for a, b in sentences_of(context) if a <= start < b), None)
+    sentence = next(((a, b) for a, b in sentences_of(context, title) if a <= start < b), None)
     if sentence is None:
         return []
     a, b = sentence
@@ -171,7 +170,7 @@ def unanswerable_pairs(data: list[Any], used: set[str], rng: random.Random) -> l
     out = []
     for article in data:
         for p in article["paragraphs"]:
-            spans = sentences_of(p["context"])
+            spans = sentences_of(p["context"], squad_title(article))
             for qa in p["qas"]:
                 if qa["is_impossible"] and p["context"] not in used and spans:
                     for a, b in rng.sample(spans, min(2, len(spans))):
@@ -186,7 +185,8 @@ def covid_pairs(pools: list[Any], held: set[str], rng: random.Random) -> list[Pa
     out: list[Pair] = []
     for question, _, gold, spans in pool.questions:
         if f"{pool.name}:{gold}" not in held:
-            out += pairs_of(question, pool.texts[gold], list(spans), rng, hard=3)
+            out += pairs_of(question, pool.texts[gold], list(spans), rng, hard=3,
+                            title=pool.titles[gold])
     return out
 
 
@@ -258,12 +258,14 @@ def fit(rows: list[Any], source: Path, args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m qa.train_spans", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m qa.training.train_spans",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train", type=Path, required=True, help="the training data folder")
     parser.add_argument("--positives", type=int, default=13000, help="SQuAD questions used")
     parser.add_argument("--reader-questions", type=int, default=5000,
-                        help="qa.train_reader's --questions (its questions are left out)")
+                        help="qa.training.train_reader's --questions (its questions are left "
+                        "out)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--lr", type=float, default=1e-4)
@@ -294,8 +296,6 @@ def model_source() -> Path:
 
 
 def training_rows(args: argparse.Namespace) -> tuple[list[Any], dict[str, int]]:
-    from qa.train_reader import build
-
     rng = random.Random(args.seed)
     pools, _, held = build(args.train, args.seed, args.reader_questions)
     squad = squad_pairs(load_squad(args.train), reader_paragraphs(pools), args.positives, rng)
@@ -357,10 +357,8 @@ def quantize(fused: Path, int8: Path) -> None:
 
 def write_manifest(args: argparse.Namespace, counts: dict[str, int], minutes: float,
                    path: Path) -> None:
-    from qa.train_reader import sha256
-
     model_file = path.parent / MODEL_FILE
-    command = " ".join(["python -m qa.train_spans", *sys.argv[1:]])
+    command = " ".join(["python -m qa.training.train_spans", *sys.argv[1:]])
     files = [args.train / "squad-train-pool" / "train.json",
              args.train / "covidqa-train" / "questions.jsonl"]
     manifest = {"weights": MODEL_FILE, "sha256": sha256(model_file),

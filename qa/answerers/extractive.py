@@ -1,45 +1,47 @@
 """The extractive answerer: no LLM, an answer made of the retrieved sentences that answer best.
 
-Every sentence of the retrieved passages (headings and titles excepted) is scored by the learned
-reader (`qa.reader`): a calibrated probability that it answers the question. Its first stage
-scores every sentence from features; its gate has the span model (`qa.span_model`) read the best
-few and gives their final probabilities, and the span it points at in the best one is the short
-answer (`rank`). The best sentence (and a close runner-up) form the answer, each followed by its
-citation marker, with the short answer inside it. Three outcomes, each with a `reason`:
-"answered"; "partial" (likely enough to show, with the caveat that the articles may only partly
-answer); "not_found" (no sentence is likely enough: it refuses). `read` answers from passages
-handed in; `answer` retrieves them first.
+Every candidate sentence of the retrieved passages (`qa.reader.candidate_sentences`: headings and
+titles excepted) is scored by the learned reader (`qa.reader`): a calibrated probability that it
+answers the question. Its first stage scores every sentence from features; its gate has the span
+model read the best few and gives their final probabilities, and the span it points at in the best
+one is the short answer (`rank`). The best sentence (and a close runner-up) form the answer, each
+followed by its citation marker, with the short answer inside it. Three outcomes, each with a
+`reason`: "answered"; "partial" (likely enough to show, with the caveat that the articles may only
+partly answer); "not_found" (no sentence is likely enough: it refuses). `read` answers from
+passages handed in; `answer` retrieves them first; `Extractive` is the registered answerer
+(`extractive`) the service streams.
 
     result = answer(question, retriever, embedder, corpus.bm25.idf, reader)
 
-`answer_heuristic` is the answerer before the reader (a fixed mix of cosine and word coverage),
-kept as the "before" pipeline of `python -m qa.measuring.eval`; the LLM backends' gate uses the
-reader too.
+The LLM backends' gate (`qa.answerers.generative`) uses the reader too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
 from langchain_core.runnables import Runnable
 
-from index.embed import Embedder
-from index.sentences import after_title, is_heading, split_sentences
+from index.embed import MODEL_NAME, Embedder
+from qa.answerers.registry import Needs, register
 from qa.citations import cite
 from qa.errors import NO_BUDGET, Budget
 from qa.lexical import analyze
 from qa.prompts import load_template
-from qa.reader import Candidate, Reader, load_reader, sentence_features, short_answer
-from qa.types import Answer, Passage
+from qa.reader import (
+    Candidate,
+    InPassage,
+    Reader,
+    candidate_sentences,
+    load_reader,
+    sentence_features,
+)
+from qa.types import Answer, Checked, Event, Generator, Passage
 
-MEANING_SHARE = 0.5  # share of meaning vs words in a sentence's score
-THRESHOLD = 0.45  # below this best score the articles are taken not to answer
-MARGIN = 0.08  # a second sentence joins the answer when it scores within this of the best
 MAX_SENTENCES = 2
-MIN_WORDS = 4  # shorter "sentences" (headings, bylines) never answer
 # A second sentence joins when its probability is at least this share of the best one's: on
 # held-out training questions the gold sentence was then among those shown for 73.7% (top one
 # alone 66.5%, both always 77.7%) at 1.38 sentences per answer.
@@ -61,6 +63,35 @@ class Sentence:
     score: float = 0.0
     rank: int = 0  # its passage's place in the retrieval (0 = first)
     position: int = 0  # its place among its passage's sentences
+
+    @property
+    def in_passage(self) -> InPassage:
+        return InPassage(self.passage.text, self.start - self.passage.start,
+                         self.end - self.passage.start)
+
+
+@register("extractive")
+class Extractive:
+    """The reader's answer, whole, as the events of a stream."""
+
+    def __init__(self, needs: Needs) -> None:
+        self.needs = needs
+
+    def answer(self, question: str, query: str, passages: list[Passage]) -> Iterator[Event]:
+        n = self.needs
+        result = read(query, passages, n.embedder, n.idf, default_reader(), n.budget)
+        sentences = tuple(Checked(c.quote, (c.n,), True, 1.0) for c in result.citations)
+        yield from emit(replace(result, question=question, query=query, sentences=sentences,
+                                generator=Generator("extractive", MODEL_NAME)))
+
+
+def emit(result: Answer) -> Iterator[Event]:
+    """A finished answer as the events of a stream: its text as it is, its citations, itself."""
+    if result.answer:
+        yield Event("token", result.answer)
+    for citation in result.citations:
+        yield Event("citation", citation)
+    yield Event("done", result)
 
 
 def answer(
@@ -115,14 +146,13 @@ def gate(question: str, scored: list[Sentence], reader: Reader) -> tuple[list[Se
                                                                         str | None]:
     """The first stage's best sentences re-scored by the gate (the span model's reading of each),
     best first, and the short answer inside the best one; without a gate, the first stage's
-    scores and short answer."""
+    scores and the reader's `short` answer (none unless a baseline gives it one)."""
     if not scored:
         return [], None
     if reader.gate is None or reader.spans is None:
-        return scored, short_answer(reader, question, scored[0].text)
+        return scored, reader.short(question, scored[0].text) if reader.short else None
     top = scored[:reader.gate.to_read([s.score for s in scored])]
-    spans = reader.spans.read(question, [s.text for s in top],
-                              [s.passage.text[:s.start - s.passage.start] for s in top])
+    spans = reader.spans.read(question, [s.in_passage for s in top])
     p = reader.gate.probabilities(np.array([s.score for s in top]),
                                   np.array([s.margin for s in spans]))
     order = np.argsort(-p, kind="stable")
@@ -141,7 +171,8 @@ def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedd
     if not sentences:
         return []
     dense = cosines(question, sentences, embedder) if reader.dense else np.zeros(len(sentences))
-    rows = sentence_features(question, [Candidate(s.text, s.rank, s.position, s.passage.text)
+    rows = sentence_features(question, [Candidate(s.text, s.rank, s.position, s.passage.text,
+                                                  s.start - s.passage.start)
                                         for s in sentences], dense, idf)
     p = reader.sentence.probabilities(rows)
     scored = [replace(s, score=round(float(x), 4)) for s, x in zip(sentences, p, strict=True)]
@@ -151,23 +182,6 @@ def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedd
 def cosines(question: str, sentences: list[Sentence], embedder: Embedder) -> np.ndarray:
     query = np.array(embedder.embed_query(question))
     return np.array(embedder.embed_documents([s.text for s in sentences])) @ query
-
-
-def answer_heuristic(
-    question: str,
-    retriever: Runnable[str, list[Passage]],
-    embedder: Embedder,
-    idf: Callable[[str], float],
-    threshold: float = THRESHOLD,
-) -> Answer:
-    """The answerer before the reader: a fixed mix of cosine and coverage, one threshold."""
-    passages = retriever.invoke(question)
-    scored = score_sentences(question, candidates(passages), embedder, idf)
-    chosen = select(scored, threshold)
-    if not chosen:
-        return refuse(question, passages)
-    text, citations = cite(chosen)
-    return Answer(question, text, True, tuple(citations), tuple(passages), reason="answered")
 
 
 def adds_to(question: str, sentence: str, asked: frozenset[str] | None = None) -> bool:
@@ -180,47 +194,17 @@ def adds_to(question: str, sentence: str, asked: frozenset[str] | None = None) -
 
 
 def candidates(passages: list[Passage]) -> list[Sentence]:
-    """The sentences of the passages, each once, headings and titles left out (a title glued to
-    the front of a sentence is cut off it)."""
+    """The candidate sentences of the passages (`qa.reader.candidate_sentences`), each once."""
     seen: set[tuple[str, int]] = set()
     found: list[Sentence] = []
     for rank, passage in enumerate(passages):
-        for position, (a, b) in enumerate(split_sentences(passage.text)):
-            a += after_title(passage.text[a:b], passage.title)
-            text = passage.text[a:b]
+        for a, b, position in candidate_sentences(passage.text, passage.title):
             key = (passage.doc_id, passage.start + a)
-            if key in seen or len(text.split()) < MIN_WORDS or is_heading(text, passage.title):
-                continue
-            seen.add(key)
-            found.append(Sentence(passage, passage.start + a, passage.start + b, text,
-                                  rank=rank, position=position))
+            if key not in seen:
+                seen.add(key)
+                found.append(Sentence(passage, passage.start + a, passage.start + b,
+                                      passage.text[a:b], rank=rank, position=position))
     return found
-
-
-def score_sentences(
-    question: str, sentences: list[Sentence], embedder: Embedder, idf: Callable[[str], float]
-) -> list[Sentence]:
-    """The sentences with their scores, best first."""
-    if not sentences:
-        return []
-    dense = cosines(question, sentences, embedder)
-    terms = {t: idf(t) for t in set(analyze(question))}
-    total = sum(terms.values()) or 1.0
-    scored = []
-    for sentence, similarity in zip(sentences, dense, strict=True):
-        words = set(analyze(sentence.text))
-        lexical = sum(w for t, w in terms.items() if t in words) / total
-        score = MEANING_SHARE * float(similarity) + (1 - MEANING_SHARE) * lexical
-        scored.append(replace(sentence, score=round(score, 4)))
-    return sorted(scored, key=lambda s: -s.score)
-
-
-def select(scored: list[Sentence], threshold: float) -> list[Sentence]:
-    """The best sentence if it clears the threshold, and close runners-up."""
-    if not scored or scored[0].score < threshold:
-        return []
-    floor = max(threshold, scored[0].score - MARGIN)
-    return [s for s in scored[:MAX_SENTENCES] if s.score >= floor]
 
 
 def refuse(question: str, passages: list[Passage]) -> Answer:

@@ -1,6 +1,7 @@
-"""Fitting shared by the reader's two stages (`qa.train_reader`, `qa.train_gate`): a standardised
-logistic regression, and the refusal and caveat thresholds chosen from held-out scores, each score
-a (best probability, the articles answer, the best sentence is a gold one) triple."""
+"""Fitting shared by the reader's two stages (`qa.training.train_reader`,
+`qa.training.train_gate`): a standardised logistic regression, and the refusal and caveat
+thresholds chosen from held-out scores, each score a (best probability, the articles answer, the
+best sentence is a gold one) triple."""
 
 from __future__ import annotations
 

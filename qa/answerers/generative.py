@@ -1,12 +1,12 @@
-"""Generative answering: numbered passages -> LLM (streamed) -> verified citations.
+"""Generative answering: numbered passages -> LLM (streamed) -> verified citations; the answerer
+registered as `llamacpp` and `openai` (`Generative`, whichever chat model the backend made).
 
     for event in generate(query, question, passages, llm, embedder, idf, backend): ...
 
 If the reader (`qa.reader`) finds no retrieved sentence likely enough to answer, it refuses without
 calling the LLM. Otherwise the `answer` prompt gets the passages as numbered, quoted data, the
-passage of the reader's best sentence first;
-tokens are passed on as they come; then `qa.verify` checks every sentence against the passages it
-cites. It does not retrieve; passages are handed in.
+passage of the reader's best sentence first; tokens are passed on as they come; then `qa.verify`
+checks every sentence against the passages it cites. It does not retrieve; passages are handed in.
 """
 
 from __future__ import annotations
@@ -19,12 +19,29 @@ from langchain_core.language_models import BaseChatModel
 
 from index.embed import Embedder
 from index.errors import AppError
-from qa.answer import default_reader, rank, refuse
+from qa.answerers.extractive import default_reader, rank, refuse
+from qa.answerers.registry import Needs, register
 from qa.condense import is_follow_up, standalone, user_turns
 from qa.llm import Backend, LLMError
 from qa.prompts import load_template
 from qa.types import Answer, Event, Generator, Passage
 from qa.verify import is_refusal, verify
+
+
+@register("llamacpp", "openai")
+class Generative:
+    """The LLM's answer, token by token, checked against the passages."""
+
+    def __init__(self, needs: Needs) -> None:
+        if needs.llm is None:
+            raise LLMError(f"The {needs.backend.kind} backend has no chat model: make the service "
+                           "with one (`qa.llm.chat_model`)")
+        self.needs = needs
+
+    def answer(self, question: str, query: str, passages: list[Passage]) -> Iterator[Event]:
+        n = self.needs
+        n.budget.check()
+        yield from generate(query, question, passages, n.llm, n.embedder, n.idf, n.backend)
 
 
 def generate(query: str, question: str, passages: list[Passage], llm: BaseChatModel,
