@@ -15,6 +15,7 @@ from index.clean import clean_text
 from index.sentences import split_sentences
 from qa.condense import content_words, standalone
 from qa.lexical import analyze
+from qa.measuring.baselines import Span, span_candidates, span_features
 from qa.metrics import normalize
 from qa.verify import is_instruction, parse_claims
 from ui.render import md_safe, md_text, plain
@@ -34,6 +35,8 @@ TEXTS: dict[str, Callable[[str], object]] = {
     "md_text": md_text,
     "plain": plain,
     "is_instruction": is_instruction,
+    "span_candidates": lambda text: span_candidates("Who said it?", text),
+    "span_features": lambda text: span_features("Who said it?", text, [Span(0, len(text), text)]),
 }
 
 
