@@ -125,7 +125,8 @@ def check_pair(recorded: dict[str, Any], span_folder: Path) -> None:
     shipped = json.loads(span_manifest.read_text(encoding="utf-8"))["sha256"] \
         if span_manifest.is_file() else None
     if shipped is not None and fitted_over != shipped:
-        raise SpanModelError(
-            f"the reader's gate was fitted over another span model (sha256 "
-            f"{str(fitted_over)[:12]}..., {span_folder} holds {shipped[:12]}...): retrain the "
-            f"gate over this one with {RETRAIN}")
+        which = f"another span model (sha256 {fitted_over[:12]}...)" if fitted_over else \
+            "a span model its manifest does not name"
+        raise SpanModelError(f"the reader's gate was fitted over {which}, not the one in "
+                             f"{span_folder} (sha256 {shipped[:12]}...): retrain the gate over "
+                             f"this one with {RETRAIN}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,10 +14,14 @@ from index.sentences import after_title, is_heading
 from qa.answer_types import new_spans, question_type
 from qa.measuring.baselines import SPAN_FEATURES, SpanScorer, first_stage_reader, span_candidates
 from qa.reader import (
+    MANIFEST,
     SENTENCE_FEATURES,
+    SPAN_MODEL_DIR,
+    WEIGHTS,
     Candidate,
     Linear,
     Reader,
+    SpanModelError,
     load_reader,
     sentence_features,
 )
@@ -89,6 +94,24 @@ def test_short_answer_and_weights_round_trip(tmp_path: Path) -> None:
 def test_the_shipped_weights_load() -> None:
     reader = load_reader()
     assert 0 < reader.refuse_below <= reader.caveat_below < 1
+
+
+@pytest.mark.skipif(not (SPAN_MODEL_DIR / "model_int8.onnx").is_file(), reason="no span model")
+def test_a_gate_and_a_span_model_not_fitted_together_refuse_to_load(tmp_path: Path) -> None:
+    recorded = json.loads(MANIFEST.read_text(encoding="utf-8"))
+    span_sha = json.loads((SPAN_MODEL_DIR / "manifest.json").read_text())["sha256"]
+    assert recorded["gate"]["span_model_sha256"] == span_sha  # the shipped pair was fitted together
+    weights, manifest = tmp_path / "reader.json", tmp_path / "reader.manifest.json"
+    shutil.copy(WEIGHTS, weights)
+    recorded["gate"]["span_model_sha256"] = "0" * 64  # a gate fitted over another span model
+    manifest.write_text(json.dumps(recorded), encoding="utf-8")
+    with pytest.raises(SpanModelError, match=r"another span model .*retrain the gate .*"
+                                             r"python -m qa\.training\.train_reader"):
+        load_reader(weights, manifest)
+    del recorded["gate"]["span_model_sha256"]  # nor one that does not say which
+    manifest.write_text(json.dumps(recorded), encoding="utf-8")
+    with pytest.raises(SpanModelError, match="its manifest does not name.*retrain the gate"):
+        load_reader(weights, manifest)
 
 
 @pytest.mark.parametrize(("text", "heading"), [
