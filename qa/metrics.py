@@ -1,7 +1,8 @@
 """Answer matching as SQuAD scores it: normalised text and token F1.
 
-The reader's training labels sentences with it (`python -m qa.train_reader`) and the measuring tools
-score answers with it (`qa.measuring.metrics`), so it belongs to the answering core.
+The reader's training labels sentences with it (`python -m qa.training.train_reader`) and the
+measuring tools score answers with it (`qa.measuring.metrics`), so it belongs to the answering
+core.
 """
 
 from __future__ import annotations

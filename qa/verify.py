@@ -96,8 +96,8 @@ def parse_claims(text: str) -> list[Claim]:
 def is_refusal(text: str) -> bool:
     """Whether a model's reply is the refusal that prompts/answer.txt asks for (its wording is
     prompts/refusal.txt's first sentence, written nowhere else). Only the LLM's raw text is
-    classified by its wording (qa.generate, and the claims here); once an `Answer` exists, its
-    `answerable` and `reason` ("not_found") say whether it refused."""
+    classified by its wording (qa.answerers.generative, and the claims here); once an `Answer`
+    exists, its `answerable` and `reason` ("not_found") say whether it refused."""
     return text.strip().lower().replace("’", "'").startswith(refusal_start())
 
 
