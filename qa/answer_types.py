@@ -45,16 +45,17 @@ _NAME = re.compile(
     r"[A-Z][\w'’.-]*)*")
 _PLACE_CUE = re.compile(r"\b(?:in|at|from|near|to|into|across|of|on)\s+(?:the\s+)?$")
 
-_WHO = re.compile(r"\b(?:who|whom|whose)\b|\bwhat (?:\w+ )?(?:name|person|people|company|"
+_WHO = re.compile(r"\b(?:who|whom|whose)\b|\b(?:what|which) (?:\w+ )?(?:name|person|people|company|"
                   r"group|team|organi[sz]ation|band|author|president|king|queen)\b", re.I)
 _WHEN = re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|decade|century|time|period|era)\b"
                    r"|\bwhich (?:year|date|day|month|decade|century)\b|\bin what year\b", re.I)
-_WHERE = re.compile(r"\bwhere\b|\bwhat (?:\w+ )?(?:city|country|state|place|region|town|"
-                    r"location|continent|island|river|county|province)\b|\bwhich (?:city|country|"
-                    r"state|place|region|town|continent|island|river|county|province)\b", re.I)
+_WHERE = re.compile(r"\bwhere\b|\b(?:what|which) (?:\w+ ){0,2}(?:city|country|state|place|region|"
+                    r"town|location|continent|island|river|county|province|nation)\b", re.I)
 _HOW_MANY = re.compile(r"\bhow (?:many|much|long|old|far|big|large|tall|high|often|fast|heavy)\b"
-                       r"|\bwhat (?:\w+ )?(?:percentage|percent|number|amount|size|age|"
-                       r"proportion|population|rate|cost|price|temperature)\b", re.I)
+                       r"|\b(?:what|which) (?:\w+ ){0,2}(?:percentage|percent|number|amount|"
+                       r"size|age|proportion|population|rate|cost|price|temperature|magnitude"
+                       r"|score)\b",
+                       re.I)
 
 
 def question_type(question: str) -> str:

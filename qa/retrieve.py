@@ -11,7 +11,7 @@ runnable. It does not answer; `qa.answer` turns passages into an answer.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from qa.types import Passage
 # 200-499 only: 0.1-0.35 tie there, 0.25 is the middle; the reported sets (all of squad2, covidqa's
 # first 200 questions) were not used to choose it. docs/benchmarks.md, "Fusion", has the table.
 FUSION_DENSE_WEIGHT = 0.25  # the dense list's weight when fused with BM25
+ARTICLE_WEIGHT = 0.5  # of an article's relative BM25 score, added to each of its chunks' scores
 # the threads the dense searches run in (started as needed, shared by all questions)
 _DENSE_WORKERS = ThreadPoolExecutor(max_workers=32, thread_name_prefix="dense")
 
@@ -118,11 +119,39 @@ def _date_bound(value: str, name: str, low: bool) -> int | None:
 
 
 @dataclass(frozen=True)
+class Articles:
+    """BM25 over whole articles (their chunks joined in order): `ids[i]` is article i's doc id,
+    `chunks[i]` the indices of its chunks in the corpus, in order."""
+
+    bm25: BM25
+    ids: tuple[str, ...]
+    chunks: tuple[np.ndarray, ...]
+
+    @classmethod
+    def of(cls, documents: list[Document]) -> Articles:
+        groups: dict[str, list[int]] = {}
+        for i, doc in enumerate(documents):
+            groups.setdefault(str(doc.metadata["doc_id"]), []).append(i)
+        order = {key: sorted(ids, key=lambda i: int(documents[i].metadata["start"]))
+                 for key, ids in groups.items()}
+        texts = [" ".join(documents[i].page_content for i in ids) for ids in order.values()]
+        return cls(BM25(texts), tuple(order), tuple(np.array(ids) for ids in order.values()))
+
+    def relative(self, query: str) -> dict[str, float]:
+        """Each article's BM25 score for `query` over the best article's (0 where nothing
+        matches)."""
+        scores = self.bm25.scores(query)
+        top = float(scores.max()) if scores.size else 0.0
+        return dict(zip(self.ids, (scores / top).tolist(), strict=True)) if top > 0 else {}
+
+
+@dataclass(frozen=True)
 class Corpus:
-    """Every stored chunk as a Document, with a BM25 index over the same chunks."""
+    """Every stored chunk as a Document, with BM25 indexes over the chunks and the articles."""
 
     documents: list[Document]
     bm25: BM25
+    articles: Articles
 
     @property
     def empty(self) -> bool:
@@ -130,10 +159,10 @@ class Corpus:
 
 
 def load_corpus(store: Store) -> Corpus:
-    """Read all chunks from the store and index them for BM25."""
+    """Read all chunks from the store and index them, and their articles, for BM25."""
     documents = [Document(page_content=text, metadata={**meta, "chunk_id": chunk_id}, id=chunk_id)
                  for chunk_id, text, meta in store.iter_chunks()]
-    return Corpus(documents, BM25([d.page_content for d in documents]))
+    return Corpus(documents, BM25([d.page_content for d in documents]), Articles.of(documents))
 
 
 class LexicalRetriever(BaseRetriever):
@@ -209,13 +238,31 @@ def to_passage(doc: Document, chunk_id: str, score: float) -> Passage:
 
 
 def search(query: str, corpus: Corpus, vectors: Any, k: int = 5,
-           filters: Filters = Filters()) -> list[Passage]:
-    """dense || BM25 -> score fusion -> the top `k` passages of one query. The two searches run
-    side by side (Chroma's in a worker thread), each `max(4k, 20)` deep."""
+           filters: Filters = Filters(), article_weight: float = ARTICLE_WEIGHT) -> list[Passage]:
+    """dense || BM25 -> score fusion -> article scores -> the top `k` passages of one query. The
+    two searches run side by side (Chroma's in a worker thread), each `max(4k, 20)` deep; each
+    chunk then gains `article_weight` times its article's relative BM25 score (several passages
+    of one article agreeing), and the best chunk of each article comes before any second one."""
     depth = max(4 * k, 20)
     dense = _DENSE_WORKERS.submit(dense_hits, query, vectors, depth, filters)
     lexical = lexical_hits(query, corpus, depth, filters)
-    return fuse({"dense": dense.result(), "lexical": lexical}, k)
+    fused = fuse({"dense": dense.result(), "lexical": lexical}, depth)
+    return by_article(fused, corpus.articles.relative(query), article_weight)[:k]
+
+
+def by_article(passages: list[Passage], articles: dict[str, float],
+               weight: float) -> list[Passage]:
+    """The passages re-scored with `weight` times their article's score, best first, each
+    article's best passage before any article's second."""
+    rescored = sorted((replace(p, score=round(p.score + weight * articles.get(p.doc_id, 0.0), 6))
+                       for p in passages), key=lambda p: -p.score)
+    seen: set[str] = set()
+    first: list[Passage] = []
+    rest: list[Passage] = []
+    for p in rescored:
+        (rest if p.doc_id in seen else first).append(p)
+        seen.add(p.doc_id)
+    return first + rest
 
 
 def hybrid_retriever(

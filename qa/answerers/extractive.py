@@ -39,6 +39,7 @@ from qa.reader import (
     load_reader,
     sentence_features,
 )
+from qa.reader.short import choose
 from qa.types import Answer, Checked, Event, Generator, Passage
 
 MAX_SENTENCES = 2
@@ -156,10 +157,12 @@ def gate(question: str, scored: list[Sentence], reader: Reader) -> tuple[list[Se
     p = reader.gate.probabilities(np.array([s.score for s in top]),
                                   np.array([s.margin for s in spans]))
     order = np.argsort(-p, kind="stable")
-    best = spans[int(order[0])]
+    best, sentence = spans[int(order[0])], top[int(order[0])].text
     rescored = [replace(top[i], score=round(float(p[i]), 4)) for i in order]
-    text = top[int(order[0])].text[best.start:best.end].strip()
-    return rescored, text if best.margin >= reader.gate.short_floor and text else None
+    chosen = choose(question, sentence, [(best.start, best.end), *best.others])
+    if best.margin < reader.gate.short_floor or chosen is None:
+        return rescored, None
+    return rescored, sentence[chosen[0]:chosen[1]].strip() or None
 
 
 def score_with_reader(question: str, sentences: list[Sentence], embedder: Embedder,
@@ -186,11 +189,21 @@ def cosines(question: str, sentences: list[Sentence], embedder: Embedder) -> np.
 
 def adds_to(question: str, sentence: str, asked: frozenset[str] | None = None) -> bool:
     """False for a sentence that is itself a question, or that says nothing beyond the question's
-    own words: an article that repeats a question word for word must not become its answer.
-    `asked` is the question's analysed words, when the caller already has them."""
+    own words but who asked or wondered it: an article that repeats a question word for word, or
+    reports it ("Reporters asked who ..."), must not become its answer. `asked` is the question's
+    analysed words, when the caller already has them."""
     if sentence.rstrip(" \"'”’)]").endswith("?"):
         return False
-    return bool(set(analyze(sentence)) - (asked if asked is not None else set(analyze(question))))
+    new = set(analyze(sentence)) - (asked if asked is not None else set(analyze(question)))
+    said = new - REPORTING
+    if len(said) <= 1 and said != new:  # "Reporters asked who was killed ...": only who asked
+        return not said <= set(analyze(" ".join(sentence.split()[:3])))
+    return bool(new)
+
+
+# Verbs that report a question rather than answer it, analysed as the sentences are.
+REPORTING = frozenset(analyze("ask asked asks wonder wondered wonders question questioned inquire "
+                              "inquired want wanted know knew unclear unknown"))
 
 
 def candidates(passages: list[Passage]) -> list[Sentence]:

@@ -6,6 +6,8 @@ in the same run, of two baselines, and print their metrics side by side:
     ours   hybrid retrieval (dense + BM25, score fusion) over sentence chunks, our answerer
            (extractive, or the `--backend` LLM with verified citations)
     bm25   BM25 alone over the same chunks, the extractive answerer
+    bm25-article  whole articles ranked by BM25, each passing on its best chunk (by the chunks'
+           BM25), the extractive answerer
     naive  the LangChain tutorial: RecursiveCharacterTextSplitter(1000, 200), the same MiniLM in
            fp32 (sentence-transformers, as the tutorial runs it), Chroma similarity search top k;
            the extractive answerer on what it finds
@@ -26,6 +28,7 @@ hands it. The files use the ../shared/eval format (see PROVENANCE.md there).
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import random
 import sys
@@ -42,7 +45,7 @@ from qa.settings import Settings, add_backend_flags
 from qa.settings import load as load_settings
 from qa.types import Answer, Passage
 
-PIPELINES = ("ours", "bm25", "naive", "before", "first")
+PIPELINES = ("ours", "bm25", "bm25-article", "naive", "before", "first")
 DEFAULT_PIPELINES = "ours,bm25,naive"
 NAIVE_CHUNK, NAIVE_OVERLAP = 1000, 200
 Ask = Callable[[str], Answer]
@@ -62,6 +65,12 @@ def read_questions(path: Path, limit: int | None = None) -> list[Question]:
     return [Question(str(r["id"]), r["question"], tuple(r.get("answers") or ()),
                      frozenset(r.get("gold_doc_ids") or ()), bool(r.get("answerable", True)))
             for r in rows[:limit]]
+
+
+def half(question_id: str) -> int:
+    """Which half of a set a question is in (0 or 1), by its id's sha256: news-dev-2023's half 0
+    calibrates (weights, thresholds), half 1 reports."""
+    return int(hashlib.sha256(question_id.encode("utf-8")).hexdigest()[:8], 16) % 2
 
 
 def judge(question: Question, result: Answer, seconds: float) -> Outcome:
@@ -118,45 +127,35 @@ def run(ask: Ask, questions: Sequence[Question], label: str,
 
 
 def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
-    """The three askers over one store: ours (the service), BM25 only, and the naive one; each
-    answerer caches its own sentence embeddings, as the service does, so latencies compare."""
+    """The askers over one store: ours (the service) and the baselines; each answerer caches its
+    own sentence embeddings, as the service does, so latencies compare."""
     from langchain_core.runnables import RunnableLambda
 
     from qa.embed_cache import CachedEmbeddings
+    from qa.measuring.article_bm25 import article_search
     from qa.measuring.baselines import answer, answer_heuristic
     from qa.retrieve import LexicalRetriever, to_passage
 
     corpus = service.corpus()
     retriever = LexicalRetriever(corpus=corpus, k=k)
-    bm25_sentences, naive_sentences = (CachedEmbeddings(service.embedder) for _ in range(2))
 
-    def bm25_passages(q: str) -> list[Passage]:
-        return [to_passage(d, str(d.id), 0.0) for d in retriever.invoke(q)]
+    def reading(passages: Callable[[str], list[Passage]], reader: Any = None) -> Ask:
+        """Our extractive answerer over what `passages` finds, with its own embeddings cache."""
+        sentences, found = CachedEmbeddings(service.embedder), RunnableLambda(passages)
+        return lambda q: answer(q, found, sentences, corpus.bm25.idf, reader)
 
-    lexical = RunnableLambda(bm25_passages)
-
-    def bm25(q: str) -> Answer:
-        return answer(q, lexical, bm25_sentences, corpus.bm25.idf)
-
-    def naive_passages(text: str) -> list[Passage]:
-        return naive_search(naive, text, k)
-
-    def naive_ask(q: str) -> Answer:
-        return answer(q, RunnableLambda(naive_passages), naive_sentences, corpus.bm25.idf)
-
-    before_sentences = CachedEmbeddings(service.embedder)
     ours = RunnableLambda(lambda text: service.retrieve(text, k))
-
-    def before(q: str) -> Answer:  # our retrieval, the answerer before the reader
-        return answer_heuristic(q, ours, before_sentences, corpus.bm25.idf)
-
-    first_sentences, first_stage = CachedEmbeddings(service.embedder), first_stage_reader()
-
-    def first(q: str) -> Answer:  # our retrieval, the reader's first stage alone (no span gate)
-        return answer(q, ours, first_sentences, corpus.bm25.idf, first_stage)
-
-    return {"ours": lambda q: service.ask(q, k=k), "bm25": bm25, "naive": naive_ask,
-            "before": before, "first": first}
+    before_sentences = CachedEmbeddings(service.embedder)
+    return {
+        "ours": lambda q: service.ask(q, k=k),
+        "bm25": reading(lambda q: [to_passage(d, str(d.id), 0.0) for d in retriever.invoke(q)]),
+        "bm25-article": reading(lambda q: article_search(q, corpus, k)),
+        "naive": reading(lambda q: naive_search(naive, q, k)),
+        # our retrieval, the answerer before the reader
+        "before": lambda q: answer_heuristic(q, ours, before_sentences, corpus.bm25.idf),
+        # our retrieval, the reader's first stage alone (no span gate)
+        "first": reading(lambda q: service.retrieve(q, k), first_stage_reader()),
+    }
 
 
 def first_stage_reader() -> Any:
@@ -275,6 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="the seed of --drop-gold's sample")
     parser.add_argument("--dump", type=Path, help="append one JSON line per question here")
     parser.add_argument("--offset", type=int, default=0, help="skip the first N questions")
+    parser.add_argument("--half", type=int, choices=(0, 1),
+                        help="only the questions of this half (see `half`): news-dev-2023's "
+                             "half 0 calibrates, half 1 reports")
     parser.add_argument("--reader-latency", type=int, default=0, metavar="K",
                         help="also time the reader step alone over K passages per question")
     parser.add_argument("--pipelines", default=DEFAULT_PIPELINES,
@@ -307,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(args=args)
         questions = read_questions(args.questions, args.limit)[args.offset:]
+        if args.half is not None:
+            questions = [q for q in questions if half(q.id) == args.half]
         with tempfile.TemporaryDirectory(prefix="qa-eval-") as tmp:
             docs = args.docs
             if args.drop_gold:

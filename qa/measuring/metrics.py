@@ -15,6 +15,9 @@ import numpy as np
 
 from qa.metrics import normalize, token_f1
 
+# An answer is `right` when it is given (not refused) and holds at least this share of a gold
+# answer's words (`answer_recall`).
+RIGHT_RECALL = 0.5
 _MARKER = re.compile(r"(?<!\s)\s*\[\d+(?:\s*,\s*\d+)*\]")  # from a space run's start: linear
 
 
@@ -93,6 +96,7 @@ def summarize(outcomes: Sequence[Outcome]) -> dict[str, float | None]:
     out |= {
         "answer_f1": _mean([o.f1 for o in answerable]),
         "exact_match": _mean([o.em for o in answerable]),
+        "right": _mean([float(not o.refused and o.recall >= RIGHT_RECALL) for o in answerable]),
         "answer_recall": _mean([o.recall for o in answerable]),
         "answer_has_gold": _mean([o.contains for o in answerable]),
         "answer_recall_retrieved": _mean([o.recall for o in answerable if o.gold_retrieved]),

@@ -34,6 +34,7 @@ MODEL_DIR = Path(__file__).resolve().parent / "weights" / "span_model"
 MODEL_FILE, MANIFEST_FILE = "model_int8.onnx", "manifest.json"
 MAX_PIECES = 192  # question, context and sentence together, in word pieces
 MAX_ANSWER_PIECES = 30  # the longest short answer, in word pieces
+OTHER_SPANS = 20  # runners-up kept per sentence, for a short answer the best span isn't
 # The question's share: its first 64 word pieces (training questions are shorter), so that a long
 # question costs each read no more than a short one with its sentence.
 MAX_QUESTION_PIECES = 64
@@ -47,6 +48,9 @@ class SpanScore:
     margin: float
     start: int
     end: int
+    # the next best spans (start, end), best first: where the best is no answer to the question
+    # (only its own words, or whom it names: `qa.reader.short`), the short answer may be one
+    others: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,9 +104,13 @@ def best_span(starts: np.ndarray, ends: np.ndarray, types: Sequence[int],
     band = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool),
                                                            MAX_ANSWER_PIECES)
     grid = np.where(band, grid, -1e9)
-    i, j = (int(x) for x in np.unravel_index(int(np.argmax(grid)), grid.shape))
+    order = np.argsort(-grid, axis=None, kind="stable")[:OTHER_SPANS + 1]
+    found = [(int(i), int(j)) for i, j in zip(*np.unravel_index(order, grid.shape), strict=True)
+             if grid[i, j] > -1e8]
+    i, j = found[0]
     margin = float(grid[i, j] - (starts[0] + ends[0]))
-    return SpanScore(margin, offsets[i][0] - base, offsets[j][1] - base)
+    return SpanScore(margin, offsets[i][0] - base, offsets[j][1] - base,
+                     tuple((offsets[a][0] - base, offsets[b][1] - base) for a, b in found[1:]))
 
 
 class SpanModel:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from qa.measuring.eval import half
 from qa.measuring.eval import main as eval_main
 from qa.measuring.metrics import Outcome, best_f1_em, ranking, summarize
 from qa.metrics import token_f1
@@ -18,7 +19,7 @@ SQUAD = SHARED / "eval" / "squad2-dev-500"
 METRICS = {"recall@1", "recall@5", "recall@10", "mrr@10", "ndcg@10", "answer_f1", "exact_match",
            "answered", "refusal_precision", "refusal_recall", "refusal_f1", "citation_support",
            "latency_p50_ms", "latency_p95_ms", "questions", "answer_recall", "answer_has_gold",
-           "answer_recall_retrieved", "answer_has_gold_retrieved"}
+           "answer_recall_retrieved", "answer_has_gold_retrieved", "right"}
 
 
 def test_token_f1_and_exact_match_follow_squad() -> None:
@@ -44,6 +45,9 @@ def test_summary_of_refusals_and_citations() -> None:
                 Outcome(False, False, rank, 0.0, 0.0, 1, 0, 0.4)]
     s = summarize(outcomes)
     assert (s["answer_f1"], s["answered"], s["citation_support"]) == (0.5, 0.5, 0.5)
+    assert s["right"] == 0.0  # answered, but its answer_recall (0.0 here) is under 0.5
+    right = Outcome(True, False, rank, 1.0, 1.0, 1, 1, 0.1, recall=0.5)
+    assert summarize([right, outcomes[1]])["right"] == 0.5
     assert (s["refusal_precision"], s["refusal_recall"], s["refusal_f1"]) == (0.5, 0.5, 0.5)
     assert s["latency_p50_ms"] == pytest.approx(250.0) and set(s) == METRICS
     assert summarize(outcomes[:2])["refusal_f1"] is None  # nothing to refuse
@@ -76,6 +80,12 @@ def test_eval_smoke_run_prints_the_three_pipelines(tmp_path: Path, use_model: No
         assert all(0 <= scores[m] <= 1 for m in METRICS - {"latency_p50_ms", "latency_p95_ms",
                                                             "questions"})
     assert results["ours"]["recall@5"] >= 0.8 and "indexed: " in out.err
+
+
+def test_halves_split_a_set_by_id_for_good() -> None:
+    ids = [f"q{i}" for i in range(400)]
+    assert {half(i) for i in ids} == {0, 1} and 150 < sum(half(i) for i in ids) < 250
+    assert half("20231117_6") == half("20231117_6")
 
 
 def test_eval_names_bad_arguments(tmp_path: Path, capsys: Any) -> None:

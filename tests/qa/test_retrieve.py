@@ -10,7 +10,18 @@ from langchain_core.documents import Document
 from index.add import add_paths
 from index.store import open_store
 from qa.lexical import BM25, analyze
-from qa.retrieve import FilterError, Filters, fuse, hybrid_retriever, load_corpus
+from qa.measuring.article_bm25 import article_search
+from qa.retrieve import (
+    Articles,
+    Corpus,
+    FilterError,
+    Filters,
+    by_article,
+    fuse,
+    hybrid_retriever,
+    load_corpus,
+    to_passage,
+)
 from tests.conftest import write
 
 
@@ -35,6 +46,35 @@ def test_fusion_ignores_a_list_with_nothing_above_zero() -> None:
     fused = fuse({"dense": [doc("a1", .5), doc("b1", .7)], "lexical": []}, k=2)
     assert [p.chunk_id for p in fused] == ["b1", "a1"]
     assert fuse({"dense": [], "lexical": []}, k=2) == []
+
+
+def test_by_article_adds_the_article_score_and_puts_each_articles_best_first() -> None:
+    passages = [to_passage(doc(c), c, s) for c, s in (("a1", .9), ("a2", .8), ("b1", .7),
+                                                       ("c1", .75))]
+    ranked = by_article(passages, {"a": 0.0, "b": 1.0, "c": 0.0}, weight=0.5)
+    # b1 .7 + .5 = 1.2 first; then a1 .9 and c1 .75 (each its article's best), then a2 .8
+    assert [p.chunk_id for p in ranked] == ["b1", "a1", "c1", "a2"]
+    assert ranked[0].score == pytest.approx(1.2)
+    assert [p.chunk_id for p in by_article(passages, {}, 0.5)] == ["a1", "c1", "b1", "a2"]
+
+
+def article_corpus() -> Corpus:
+    texts = {"x1": "The comet was seen over Oslo.", "x2": "Astronomers named it Vega-9.",
+             "y1": "Oslo hosts a comet festival every comet season, with comet cakes.",
+             "z1": "Bread prices rose in Oslo."}
+    documents = [Document(page_content=t, id=c, metadata={"doc_id": c[0], "start": i * 40,
+                 "end": i * 40 + len(t), "title": "", "source": "", "date": ""})
+                 for i, (c, t) in enumerate(texts.items())]
+    return Corpus(documents, BM25(list(texts.values())), Articles.of(documents))
+
+
+def test_articles_are_scored_whole_and_the_baseline_passes_on_each_ones_best_chunk() -> None:
+    corpus = article_corpus()
+    relative = corpus.articles.relative("comet Vega-9")
+    assert relative["x"] == 1.0 and 0 < relative["y"] < 1 and "z" not in relative or \
+        relative["z"] == 0.0
+    found = article_search("comet Vega-9", corpus, k=2)
+    assert [p.doc_id for p in found] == ["x", "y"] and found[0].chunk_id == "x2"
 
 
 def test_analyzer_stems_and_drops_stop_words() -> None:
