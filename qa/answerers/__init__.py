@@ -3,7 +3,8 @@
 
     events = answerer("extractive", Needs(embedder, idf)).answer(question, query, passages)
 
-A new answerer is a module here that registers itself, imported below.
+A new answerer is a module here that registers itself, imported below, with its name added to
+`qa.llm.BACKENDS` (tests/qa/test_answerers.py checks that the two agree).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ a backend is chosen by (`QA_BACKEND`, `--backend`), as LLM plugins register thei
         def __init__(self, needs: Needs) -> None: ...
         def answer(self, question, query, passages): yield Event("done", ...)
 
-and `qa/answerers/__init__.py` imports it.
+and `qa/answerers/__init__.py` imports it; its name goes into `qa.llm.BACKENDS`, the names
+`QA_BACKEND` and `--backend` accept (`qa.llm.chat_model` names an unknown one, and must not import
+this registry, which imports it).
 """
 
 from __future__ import annotations
