@@ -16,7 +16,7 @@ from qa.types import Answer, Event, Passage
 
 
 def test_every_backend_names_an_answerer() -> None:
-    assert set(ANSWERERS) == set(BACKENDS)
+    assert set(ANSWERERS) == set(BACKENDS)  # the names QA_BACKEND and --backend accept
     assert ANSWERERS["extractive"] is Extractive
     assert ANSWERERS["llamacpp"] is ANSWERERS["openai"] is Generative
 
