@@ -133,7 +133,7 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
 
     from qa.embed_cache import CachedEmbeddings
     from qa.measuring.article_bm25 import article_search
-    from qa.measuring.baselines import answer, answer_heuristic
+    from qa.measuring.baselines import answer, answer_heuristic, first_stage_reader
     from qa.retrieve import LexicalRetriever, to_passage
 
     corpus = service.corpus()
@@ -156,15 +156,6 @@ def pipelines(service: Any, naive: Any, k: int) -> dict[str, Ask]:
         # our retrieval, the reader's first stage alone (no span gate)
         "first": reading(lambda q: service.retrieve(q, k), first_stage_reader()),
     }
-
-
-def first_stage_reader() -> Any:
-    """The shipped reader without its gate: the reader as it was before the span model."""
-    from dataclasses import replace
-
-    from qa.measuring.baselines import first_stage_reader as default_reader  # short: its scorer
-
-    return replace(default_reader(), gate=None, spans=None)
 
 
 def reader_latency(service: Any, questions: Sequence[Question], k: int) -> dict[str, float]:
