@@ -56,6 +56,8 @@ def test_by_article_adds_the_article_score_and_puts_each_articles_best_first() -
     assert [p.chunk_id for p in ranked] == ["b1", "a1", "c1", "a2"]
     assert ranked[0].score == pytest.approx(1.2)
     assert [p.chunk_id for p in by_article(passages, {}, 0.5)] == ["a1", "c1", "b1", "a2"]
+    # one place for distinct articles: then by score
+    assert [p.chunk_id for p in by_article(passages, {}, 0.5, spread=1)] == ["a1", "a2", "c1", "b1"]
 
 
 def article_corpus() -> Corpus:
