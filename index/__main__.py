@@ -117,4 +117,6 @@ def cmd_stats(args: argparse.Namespace, settings: StoreSettings) -> int:
 COMMANDS = {"add": cmd_add, "list": cmd_list, "remove": cmd_remove, "stats": cmd_stats}
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from index.exits import run_cli
+
+    sys.exit(run_cli(main))

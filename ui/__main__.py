@@ -63,4 +63,6 @@ def with_host(settings: Settings, host: str) -> Settings:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from index.exits import run_cli
+
+    sys.exit(run_cli(main))

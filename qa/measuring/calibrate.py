@@ -102,4 +102,6 @@ def report(good: np.ndarray, bad: np.ndarray) -> None:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from index.exits import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -115,4 +115,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from index.exits import run_cli
+
+    raise SystemExit(run_cli(main))

@@ -118,4 +118,6 @@ def outcome_line(result: Answer) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from index.exits import run_cli
+
+    sys.exit(run_cli(main))

@@ -449,4 +449,6 @@ def _rounded(value: Any) -> Any:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from index.exits import run_cli
+
+    sys.exit(run_cli(main))

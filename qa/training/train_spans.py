@@ -374,4 +374,6 @@ def write_manifest(args: argparse.Namespace, counts: dict[str, int], minutes: fl
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from index.exits import run_cli
+
+    sys.exit(run_cli(main))
