@@ -3,37 +3,51 @@
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 import sys
 from dataclasses import replace
+from pathlib import Path
 
 from index.errors import AppError
-from index.settings import add_store_flags, describe, store_location
+from index.settings import SettingError, add_store_flags, describe, store_location
+from qa.errors import EmptyStore
 from qa.settings import ALL_SETTINGS, Settings, add_backend_flags
 from qa.settings import load as load_settings
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ui", description="Serve the chat (/), the wiki embed (/embed) and the "
         "HTTP API (/api, docs at /docs) from one process.", epilog="settings:\n" +
         describe(ALL_SETTINGS), formatter_class=argparse.RawDescriptionHelpFormatter)
     add_store_flags(parser)
+    parser.add_argument("--create", action="store_true",
+                        help="serve a new, empty store when the --store folder does not exist "
+                        "(without it, a missing folder is an error: a mistyped path)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=7860, help="port to listen on")
     add_backend_flags(parser)
-    args = parser.parse_args(argv)
-    import uvicorn
+    return parser
 
-    from qa.service import Service
-    from ui.server import create_app
 
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         settings = with_host(load_settings(args=args), args.host)
-        service = Service.open(*store_location(args.store, args.chroma_url, settings), settings,
-                               must_exist=False)
+        path, url = store_location(args.store, args.chroma_url, settings)
+        check_store(path, url, args.create)  # these two before the seconds of loading models
+        check_port(args.host, args.port)
+        from qa.service import Service
+
+        service = Service.open(path, url, settings, must_exist=False)
     except AppError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    import uvicorn
+
+    from ui.server import create_app
+
     print(f"Serving on http://{args.host}:{args.port}  (chat /, embed /embed, API /docs)")
     if args.host in ANY_ADDRESS and "*" not in settings.allowed_hosts:
         names = ", ".join(settings.allowed_hosts)
@@ -51,6 +65,34 @@ def main(argv: list[str] | None = None) -> int:
 
 
 ANY_ADDRESS = ("0.0.0.0", "::", "")
+
+
+def check_port(host: str, port: int) -> None:
+    """A SettingError naming the port unless this process could listen on host:port (bound
+    and let go at once, with SO_REUSEADDR as uvicorn binds, so only a listener counts)."""
+    name = host.strip("[]")
+    family = socket.AF_INET6 if ":" in name else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((name, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise SettingError(
+                    f"Port {port} is already in use on {host or 'every address'}: pick another "
+                    f"with --port (`ss -ltnp 'sport = :{port}'` shows the process)") from None
+            raise SettingError(f"Cannot listen on {host}:{port}: "
+                               f"{exc.strerror or exc}; pick another --host or --port") from None
+
+
+def check_store(path: str, url: str | None, create: bool) -> None:
+    """EmptyStore unless the store folder exists, a Chroma server holds the store, or
+    `--create` asks for a new one: a mistyped --store would otherwise serve an empty store."""
+    if url or create or Path(path).is_dir():
+        return
+    raise EmptyStore(f"There is no store at {path}: check the path, add articles first with "
+                     f"`python -m index add PATH --store {path}`, or pass --create to serve a "
+                     "new, empty store there")
 
 
 def with_host(settings: Settings, host: str) -> Settings:

@@ -61,8 +61,8 @@ def test_the_cli_beside_a_running_app_is_refused_and_the_app_takes_the_articles(
     folder, port = tmp_path / "store", free_port()
     env = {**os.environ, "GRADIO_TEMP_DIR": str(tmp_path / "gradio")}
     with open(tmp_path / "app.log", "wb") as log:
-        app = subprocess.Popen([sys.executable, "-m", "ui", "--store", str(folder), "--port",
-                                str(port)], cwd=ROOT, env=env, stdout=log,
+        app = subprocess.Popen([sys.executable, "-m", "ui", "--store", str(folder), "--create",
+                                "--port", str(port)], cwd=ROOT, env=env, stdout=log,
                                stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
