@@ -79,9 +79,10 @@ def cmd_add(args: argparse.Namespace, settings: StoreSettings) -> int:
         return 130
     progress.close()
     for error in report.errors:
-        print(f"{'skipped' if error.skipped else 'cut'} {error}", file=sys.stderr)
+        kind = "skipped" if error.skipped else "warning:" if error.warning else "cut"
+        print(f"{kind} {error}", file=sys.stderr)
     print(f"{report.summary()} in {time.perf_counter() - started:.1f}s")
-    return 1 if report.errors else 0
+    return 1 if len(report.errors) > report.warnings() else 0
 
 
 def cmd_list(args: argparse.Namespace, settings: StoreSettings) -> int:

@@ -45,11 +45,17 @@ class AddReport:
         """Files and lines not indexed (the errors that aren't notes on an indexed article)."""
         return sum(error.skipped for error in self.errors)
 
+    def warnings(self) -> int:
+        """Notes on files read whole, some of whose fields are not used."""
+        return sum(error.warning for error in self.errors)
+
     def summary(self) -> str:
-        notes = len(self.errors) - self.skipped()
+        cut = len(self.errors) - self.skipped() - self.warnings()
+        warned = self.warnings()
         return (f"{self.new} new, {self.updated} updated, {self.unchanged} unchanged, "
                 f"{self.skipped()} skipped; {self.chunks} chunks written"
-                + (f"; {notes} cut to the size limit" if notes else ""))
+                + (f"; {cut} cut to the size limit" if cut else "")
+                + (f"; {warned} warning{'s' * (warned > 1)}" if warned else ""))
 
 
 @dataclass(frozen=True)

@@ -257,14 +257,16 @@ def parse_html(html: str, origin: Origin) -> Article:
 
 
 def parse_jsonl(text: str, path: str, source: str = "") -> Loaded:
-    """One article per line: id, text, and optional title, url, date, author. Problems are
-    reported under `path`; an article without a URL has the source `SOURCE#ID`."""
+    """One article per line: id, text, and optional title, url, date, author (or authors, a
+    list). Problems are reported under `path`, and other fields in one warning; an article
+    without a URL has the source `SOURCE#ID`."""
     articles: list[Article] = []
     errors: list[LoadError] = []
+    fields: set[str] = set()
     # split on "\n" only: JSON strings may hold U+2028 and U+0085, which splitlines() breaks on
     for number, line in enumerate(text.split("\n"), start=1):
         if line.strip():
-            result = _jsonl_article(line, path, source or path)
+            result = _jsonl_article(line, path, source or path, fields)
             if isinstance(result, str):
                 errors.append(LoadError(path, f"malformed JSONL line {number}: {result}"))
             else:
@@ -272,14 +274,32 @@ def parse_jsonl(text: str, path: str, source: str = "") -> Loaded:
                 errors += result[1]
     if not articles and not errors:  # only (Unicode) whitespace: say so rather than nothing
         errors.append(LoadError(path, "no JSONL records, only blank lines"))
-    return articles, errors
+    return articles, errors + unknown_fields(fields, path)
 
 
-def _jsonl_article(line: str, path: str, source: str) -> tuple[Article, list[LoadError]] | str:
-    """The article of one JSONL line and any note on it, or what is wrong with the line."""
+JSONL_FIELDS = ("id", "text", "title", "url", "date", "author", "authors")
+
+
+def unknown_fields(fields: set[str], path: str) -> list[LoadError]:
+    """One warning for a JSONL file's fields that are not read (a misspelt `titel` would
+    otherwise leave every title out without a word), naming them."""
+    unknown = sorted(fields - set(JSONL_FIELDS))
+    if not unknown:
+        return []
+    named = ", ".join(repr(one_line(_no_surrogates(name), 40)) for name in unknown[:10])
+    more = f" and {len(unknown) - 10} more" if len(unknown) > 10 else ""
+    return [LoadError(path, f"unknown field{'s' * (len(unknown) > 1)} {named}{more} left out "
+                            f"(read: {', '.join(JSONL_FIELDS)})", skipped=False, warning=True)]
+
+
+def _jsonl_article(line: str, path: str, source: str,
+                   fields_seen: set[str]) -> tuple[Article, list[LoadError]] | str:
+    """The article of one JSONL line and any note on it, or what is wrong with the line; the
+    line's field names go into `fields_seen`."""
     record = _json_object(line)
     if isinstance(record, str):
         return record
+    fields_seen.update(record)
     doc_id, text = record.get("id"), record.get("text")
     if isinstance(doc_id, bool) or not isinstance(doc_id, str | int) or not str(doc_id).strip():
         return "missing 'id'"
@@ -288,8 +308,8 @@ def _jsonl_article(line: str, path: str, source: str) -> tuple[Article, list[Loa
         return problem
     if not isinstance(text, str) or not text.strip():
         return f"article {doc_id!r} has no 'text'"
-    fields = {k: _no_surrogates(str(record.get(k) or "").strip())
-              for k in ("title", "url", "date", "author")}
+    fields = {k: _no_surrogates(str(record.get(k) or "").strip()) for k in ("title", "url", "date")}
+    fields["author"] = _no_surrogates(_author(record))
     text, notes = capped(text, path, f"article {doc_id!r}: ")
     body = clean_text(text)
     if not body:
@@ -297,6 +317,17 @@ def _jsonl_article(line: str, path: str, source: str) -> tuple[Article, list[Loa
     url = web_url(fields["url"]) or f"{source}#{doc_id}"
     return Article(doc_id, fields["title"], body, url, normalize_date(fields["date"]),
                    fields["author"]), notes
+
+
+def _author(record: dict[str, Any]) -> str:
+    """`author`, else `authors`: a string, or a list of strings joined with ", "."""
+    for key in ("author", "authors"):
+        value = record.get(key)
+        if isinstance(value, list):
+            value = ", ".join(v.strip() for v in value if isinstance(v, str) and v.strip())
+        if text := str(value or "").strip():
+            return text
+    return ""
 
 
 def _json_object(line: str) -> dict[str, Any] | str:

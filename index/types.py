@@ -33,11 +33,14 @@ class Chunk:
 @dataclass(frozen=True)
 class LoadError:
     """A file (or a line of one) that could not be read, with the reason for a human; or, with
-    `skipped` false, a note on an article that was read but not whole (cut to the size limit)."""
+    `skipped` false, a note on an article that was read but not whole (cut to the size limit);
+    or, with `warning` too, on a file that was read whole but not all of it is used (fields
+    of a JSONL file that are not read)."""
 
     path: str
     reason: str
     skipped: bool = True
+    warning: bool = False
 
     def __str__(self) -> str:
         return f"{self.path}: {self.reason}"

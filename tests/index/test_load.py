@@ -150,6 +150,44 @@ def test_jsonl_records_become_articles(tmp_path: Path) -> None:
     ]
 
 
+@pytest.mark.parametrize(("authors", "shown"), [
+    (["Ann Lee", " Bo Chen ", "", 7], "Ann Lee, Bo Chen"), ("Ann Lee and Bo Chen",
+                                                          "Ann Lee and Bo Chen"), ([], "")])
+def test_jsonl_authors_a_list_or_a_string(tmp_path: Path, authors: object, shown: str) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl({"id": "a", "text": "One.", "authors": authors}))
+    articles, errors = load_file(path)
+    assert errors == [] and articles[0].author == shown
+
+
+def test_jsonl_author_is_read_before_authors(tmp_path: Path) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl(
+        {"id": "a", "text": "One.", "author": "Ann", "authors": ["Bo"]}))
+    assert load_file(path)[0][0].author == "Ann"
+
+
+def test_jsonl_unknown_fields_are_one_warning_per_file(tmp_path: Path) -> None:
+    path = write(tmp_path / "feed.jsonl", jsonl(
+        {"id": "a", "text": "One.", "titel": "Typo", "byline": "Ann"},
+        {"id": "b", "text": "Two.", "titel": "Typo too", "tags": ["x"]}))
+    articles, errors = load_file(path)
+    assert [a.doc_id for a in articles] == ["a", "b"] and articles[0].title == ""
+    assert errors == [LoadError(
+        str(path), "unknown fields 'byline', 'tags', 'titel' left out (read: id, text, title, "
+        "url, date, author, authors)", skipped=False, warning=True)]
+
+
+def test_a_warning_is_counted_apart_and_add_succeeds(tmp_path: Path, store_dir: str,
+                                                     use_model: None,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from index.__main__ import main
+
+    path = write(tmp_path / "feed.jsonl", jsonl({"id": "a", "text": "One.", "titel": "T"}))
+    assert main(["add", str(path), "--store", store_dir]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("1 new, 0 updated, 0 unchanged, 0 skipped; 1 chunks written; 1 warning")
+    assert f"warning: {path}: unknown field 'titel' left out" in err
+
+
 def test_jsonl_bad_line_is_reported_and_the_others_load(tmp_path: Path) -> None:
     path = write(tmp_path / "feed.jsonl", jsonl(
         {"id": "a", "text": "One."}, "{not json", {"id": "c", "text": "Three."}))

@@ -155,7 +155,8 @@ def test_any_jsonl_loads_or_gives_a_reason(raw: bytes) -> None:
     assert_loaded(articles, errors, "upload:feed.jsonl")
     for error in errors:
         assert error.reason.startswith(("malformed JSONL line ", "empty file", "binary file",
-                                        "not UTF-8", "no JSONL records"))
+                                        "not UTF-8", "no JSONL records", "unknown field"))
+        assert error.warning == error.reason.startswith("unknown field")
 
 
 @examples(100)
