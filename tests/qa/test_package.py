@@ -28,9 +28,11 @@ def build_wheel(tmp_path: Path) -> Path:
                             ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy(ROOT / name, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--wheel-dir", str(tmp_path / "dist"), str(src)],
-                   check=True, capture_output=True, timeout=300)
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", "--verbose", "--no-deps",
+                            "--no-build-isolation", "--wheel-dir", str(tmp_path / "dist"),
+                            str(src)], check=True, capture_output=True, text=True, timeout=300)
+    log = built.stdout + built.stderr  # setuptools' warnings on the layout (`make setup` shows them)
+    assert "would be ignored" not in log and "as data is deprecated" not in log, log
     return next((tmp_path / "dist").glob("article_qa-*.whl"))
 
 
