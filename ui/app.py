@@ -96,7 +96,8 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
         notice = gr.HTML(elem_id="notice")  # HTML built from escaped text: titles stay text
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chat = gr.Chatbot(elem_id="chat", height=380 if embed else 520, label="Chat",
+                # 300 px: the embed, notice and question box included, fits the README's 560 px
+                chat = gr.Chatbot(elem_id="chat", height=300 if embed else 520, label="Chat",
                                   show_label=False, buttons=["copy"])
                 searched = gr.Markdown(elem_id="searched-for")
                 with gr.Row():

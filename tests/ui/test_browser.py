@@ -7,6 +7,7 @@ Screenshots go to $SCREENSHOT_DIR when it is set (the README's pictures come fro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ import pytest
 from index.settings import read_settings
 from qa.service import Service
 from qa.settings import ALL_SETTINGS
-from tests.conftest import serve
+from tests.conftest import ROOT, serve
 from ui.server import create_app
 
 pytestmark = pytest.mark.slow
@@ -91,6 +92,25 @@ def test_embed_page_is_scoped_and_compact(browser: Any, app_url: str, app_servic
     assert not page.get_by_text("Add articles").is_visible()
     assert not page.locator("footer").is_visible()
     shoot(page, "embed.png", tmp_path)
+    page.close()
+
+
+@pytest.mark.parametrize("width", [360, 800])
+def test_the_embed_at_the_readmes_height_shows_the_whole_input_box(
+        browser: Any, app_url: str, app_service: Service, width: int) -> None:
+    """The README frames /embed 560 px high: the question box and the Ask button stay inside
+    it with the scope notice above and the "searched for" line under an answer."""
+    height = int(re.search(r"height:(\d+)px", (ROOT / "README.md").read_text()).group(1))
+    wikileaks = next(a for a in app_service.documents() if a.title.startswith("WikiLeaks"))
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{app_url}/embed?source={wikileaks.doc_id}")
+    page.get_by_text(f"Answering from: {wikileaks.title}").wait_for(timeout=WAIT)
+    ask(page, "And what did U.S. officials express frustration with?", press_enter=True)
+    page.locator("#sources .qa-passage").first.wait_for(timeout=WAIT, state="attached")
+    page.wait_for_timeout(500)
+    for box in ("#question textarea", "#ask"):
+        assert page.locator(box).bounding_box()["y"] + page.locator(box).bounding_box()[
+            "height"] <= height, (box, page.locator(box).bounding_box())
     page.close()
 
 
