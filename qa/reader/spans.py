@@ -104,7 +104,9 @@ def best_span(starts: np.ndarray, ends: np.ndarray, types: Sequence[int],
     band = np.triu(np.ones((n, n), dtype=bool)) & ~np.triu(np.ones((n, n), dtype=bool),
                                                            MAX_ANSWER_PIECES)
     grid = np.where(band, grid, -1e9)
-    order = np.argsort(-grid, axis=None, kind="stable")[:OTHER_SPANS + 1]
+    flat = grid.ravel()
+    top = np.argpartition(-flat, min(OTHER_SPANS, flat.size - 1))[:OTHER_SPANS + 1]
+    order = top[np.lexsort((top, -flat[top]))]  # best first; a tie goes to the first, as argmax
     found = [(int(i), int(j)) for i, j in zip(*np.unravel_index(order, grid.shape), strict=True)
              if grid[i, j] > -1e8]
     i, j = found[0]
