@@ -87,6 +87,11 @@ class Conversation:
         return Conversation(messages[-2 * KEPT_TURNS:], (*self.questions, question)[-KEPT_TURNS:])
 
 
+# The chat's height on the page and in the embed (True): 300 px lets the embed, scope notice
+# and question box included, fit the README's 560 px frame (tests/ui/test_browser.py)
+CHAT_HEIGHT = {False: 520, True: 300}
+
+
 def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Blocks:
     """The page's components and events; `embed` drops the title, filters and uploads."""
     with gr.Blocks(title=TITLE, fill_height=embed, delete_cache=(3600, 3600)) as page:
@@ -96,8 +101,7 @@ def build_chat(service: Service, uploads: Uploads, embed: bool = False) -> gr.Bl
         notice = gr.HTML(elem_id="notice")  # HTML built from escaped text: titles stay text
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                # 300 px: the embed, notice and question box included, fits the README's 560 px
-                chat = gr.Chatbot(elem_id="chat", height=300 if embed else 520, label="Chat",
+                chat = gr.Chatbot(elem_id="chat", height=CHAT_HEIGHT[embed], label="Chat",
                                   show_label=False, buttons=["copy"])
                 searched = gr.Markdown(elem_id="searched-for")
                 with gr.Row():
