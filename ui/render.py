@@ -147,11 +147,13 @@ def md_safe(text: str) -> str:
 
 
 def searched_for(answer: Answer) -> str:
-    """How a follow-up was searched, and which model wrote a generated answer; empty otherwise."""
+    """How a follow-up was searched, and which model wrote a generated answer with checked
+    citations (a refusal shows none, whichever backend); empty otherwise."""
     parts = []
     if answer.query and answer.query != answer.question:
         parts.append(f"searched for: *{md_text(answer.query)}*")
-    if answer.generator.backend != "extractive":
+    if answer.generator.backend != "extractive" and answer.answerable and any(
+            s.supported and s.citations for s in answer.sentences):  # never under a refusal
         parts.append(f"written by {md_text(answer.generator.model)}, citations checked")
     return " · ".join(parts)
 

@@ -6,7 +6,10 @@ registered as `llamacpp` and `openai` (`Generative`, whichever chat model the ba
 If the reader (`qa.reader`) finds no retrieved sentence likely enough to answer, it refuses without
 calling the LLM. Otherwise the `answer` prompt gets the passages as numbered, quoted data, the
 passage of the reader's best sentence first; tokens are passed on as they come; then `qa.verify`
-checks every sentence against the passages it cites. It does not retrieve; passages are handed in.
+checks every sentence against the passages it cites. An answer none of whose sentences is
+supported is the refusal (`refusal.txt`, `answerable` false, reason `not_found`, no citations),
+with the model's checked sentences kept in `sentences`. It does not retrieve: passages are
+handed in.
 """
 
 from __future__ import annotations
@@ -70,6 +73,10 @@ def generate(query: str, question: str, passages: list[Passage], llm: BaseChatMo
     checked = verify(text, passages, embedder)
     refused = is_refusal(checked.text)  # the model's own words: the one place they are read
     answerable = any(s.supported for s in checked.sentences) and not refused
+    if not answerable and not refused:  # not one sentence supported: a refusal, as any other
+        yield Event("done", replace(gate_refusal(question, query, passages, backend),
+                                    sentences=checked.sentences))  # what the model wrote
+        return
     result = Answer(question, checked.text.strip() or text.strip(), answerable, checked.citations,
                     tuple(passages), query, checked.sentences,
                     Generator(backend.kind, backend.model_name, template.name, template.sha),

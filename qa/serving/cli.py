@@ -89,6 +89,9 @@ def show(events: Iterator[Event], live: bool) -> Answer:
         elif event.kind == "done":
             if streamed:
                 print("\n", file=sys.stderr)
+            if streamed and event.data.generator.template == "refusal":
+                print("(unverified: no passage supports the model's answer above, so the answer "
+                      "is a refusal)", file=sys.stderr)
             return event.data
     raise RuntimeError("the answer stream ended without an answer")
 

@@ -356,3 +356,75 @@ def test_an_llm_server_that_is_down_is_a_502_not_a_500(sample_service: Service) 
         assert kinds == ["event: token"] * tokens + ["event: error"]
         data = blocks[-1].split("\n", 1)[1].removeprefix("data: ")
         assert json.loads(data) == {"error": error}  # the one error shape
+
+
+HALLUCINATION = "U.S. officials were frustrated with the price of Belgian chocolate. [1]"
+
+
+class Hallucinating(Silent):
+    """Replies with a sentence that cites a passage no passage supports."""
+
+    def _stream(self, *args: Any, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        for word in HALLUCINATION.split(" "):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word + " "))
+
+
+def test_an_answer_with_no_supported_sentence_is_a_refusal(sample_service: Service) -> None:
+    """Issue 23: not the model's unverified text under "citations checked", but the refusal the
+    extractive backend gives, with what the model wrote kept (unsupported) in `sentences`."""
+    from ui.render import chat_text, searched_for
+
+    events = list(llm_service(sample_service, Hallucinating(), llamacpp()).stream(QUESTION))
+    assert "".join(e.data for e in events if e.kind == "token").strip() == HALLUCINATION
+    assert not [e for e in events if e.kind == "citation"]
+    result: Answer = events[-1].data
+    assert not result.answerable and result.reason == "not_found" and result.citations == ()
+    assert result.answer == load_template("refusal").render(question=QUESTION)
+    assert result.generator.template == "refusal" and result.generator.backend == "llamacpp"
+    assert result.sentences and not any(s.supported for s in result.sentences)
+    assert "chocolate" in result.sentences[0].text
+    assert chat_text(result) == result.answer and searched_for(result) == ""
+
+
+def fake_openai(reply: str) -> Any:
+    """An OpenAI-compatible chat endpoint that streams `reply` word by word, whatever is asked."""
+    from fastapi import FastAPI
+    from fastapi.responses import StreamingResponse
+
+    app = FastAPI()
+
+    def chunk(delta: dict[str, str], finish: str | None = None) -> str:
+        return "data: " + json.dumps({
+            "id": "c1", "object": "chat.completion.chunk", "created": 0, "model": "fake",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}) + "\n\n"
+
+    @app.post("/v1/chat/completions")
+    def complete() -> StreamingResponse:
+        words = [chunk({"role": "assistant", "content": ""})] + [
+            chunk({"content": w + " "}) for w in reply.split(" ")]
+        return StreamingResponse(iter([*words, chunk({}, "stop"), "data: [DONE]\n\n"]),
+                                 media_type="text/event-stream")
+
+    return app
+
+
+def test_the_cli_shows_an_unsupported_generated_answer_as_the_refusal(
+        sample_service: Service, use_model: None, capsys: Any) -> None:
+    """`qa ask --backend openai` against a server that hallucinates: stdout is the refusal and
+    its `not_found` line, as with the extractive backend; the streamed text is marked on stderr."""
+    from tests.conftest import serve
+
+    store = sample_service.store.location
+    refusal = load_template("refusal").render(question=QUESTION)
+    with serve(fake_openai(HALLUCINATION)) as url:
+        argv = ["ask", QUESTION, "--store", store, "--backend", "openai", "--base-url",
+                f"{url}/v1", "--model", "fake", "--k", "3"]
+        assert qa_main(argv) == 0
+        out = capsys.readouterr()
+        assert qa_main([*argv, "--json"]) == 0
+        data = json.loads(capsys.readouterr().out)
+    assert out.out.splitlines()[:2] == [refusal, "not_found"]
+    assert "chocolate" not in out.out and "Unverified" not in out.out
+    assert "chocolate" in out.err and "no passage supports the model's answer above" in out.err
+    assert data["answer"] == refusal and data["answerable"] is False
+    assert data["reason"] == "not_found" and data["citations"] == []
