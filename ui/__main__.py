@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
 from dataclasses import replace
@@ -78,11 +79,32 @@ def check_port(host: str, port: int) -> None:
             probe.bind((name, port))
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise SettingError(
-                    f"Port {port} is already in use on {host or 'every address'}: pick another "
-                    f"with --port (`ss -ltnp 'sport = :{port}'` shows the process)") from None
+                holder = port_holder(port) or f"`ss -ltnp 'sport = :{port}'` shows which"
+                raise SettingError(f"Port {port} is already in use on {host or 'every address'} "
+                                   f"({holder}): pick another with --port") from None
             raise SettingError(f"Cannot listen on {host}:{port}: "
                                f"{exc.strerror or exc}; pick another --host or --port") from None
+
+
+def port_holder(port: int) -> str:
+    """`pid N: COMMAND` of the process listening on TCP `port`, where Linux's /proc shows it
+    to this user; "" elsewhere."""
+    sockets = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = [row.split() for row in Path(table).read_text().splitlines()[1:]]
+        except OSError:
+            continue
+        sockets |= {f"socket:[{r[9]}]" for r in rows
+                    if len(r) > 9 and r[3] == "0A" and int(r[1].rsplit(":", 1)[1], 16) == port}
+    for fds in Path("/proc").glob("[0-9]*/fd") if sockets else ():
+        try:
+            if any(os.readlink(fd) in sockets for fd in fds.iterdir()):
+                command = (fds.parent / "cmdline").read_bytes().replace(b"\0", b" ")
+                return f"pid {fds.parent.name}: {command.decode(errors='replace').strip()[:80]}"
+        except OSError:  # another user's process, or one that just ended
+            continue
+    return ""
 
 
 def check_store(path: str, url: str | None, create: bool) -> None:
