@@ -3,10 +3,20 @@
     standalone("and who was wounded?", ["Who was killed at the fake roadblock?"])
     -> "who was wounded? (killed fake roadblock)"
 
-Without an LLM this is a rule: a question that leans on the conversation (opens with "and",
-"what about", ...; refers back with a pronoun such as "he", "it", "their", "these"; or is
-elliptical: at most two content words of its own, none of them a name or a number, in five words
-or fewer) borrows the content words of the turn it refers to, the previous question as it was
+Without an LLM this is a rule. A question leans on the conversation when it opens with "and",
+"what about", ...; or refers back with a pronoun ("he", "it", "their", "these") and has no subject
+of its own; or is elliptical (at most two content words of its own, none of them a name or a
+number, in five words or fewer). Its own subject: a name (a capitalised word after the first) or
+a number; or, for a pronoun that opens a clause ("when they", "because it"), a content word
+before it, its antecedent ("What do bees do when they swarm?"); or at least `SUBJECT_WORDS`
+content words in all: a question that long searches well on its own words. "This week", "this
+past year's", "these days" are time phrases, not references. So "Which new character did M&M's
+add to the lineup this week?" and "What do cartels do when they kidnap children?" stand alone,
+while "Why did they do it?", "Who ordered their deaths?" and "When did that happen?" are
+follow-ups. (Left to a model: "Which team lost its coach?" is taken for a follow-up, three content
+words and no name; "What did Biden say about it?" for a standalone question, it has a name.)
+
+A follow-up borrows the content words of the turn it refers to, the previous question as it was
 searched, that it doesn't already have: at most `MAX_BORROWED` of them. Only the last two questions
 are read (the previous one, and the one before it if the previous was itself a follow-up), so a
 long conversation never makes a long query: borrowings are never borrowed again. Any other
@@ -28,6 +38,19 @@ PRONOUNS = frozenset("he she they it him her them his hers their theirs its this
 REFERRING = frozenset("he she they it him her them his hers their theirs its this these those "
                       "himself herself itself themselves".split())
 ELLIPSIS_WORDS = 5
+# A pronoun right after one of these, with a content word before it, refers within the question:
+# "What do bees do when they swarm?", "Which item should be replaced because it collects dust?".
+CLAUSE_WORDS = frozenset("when if because after before while until once whether although "
+                         "since though".split())
+SUBJECT_WORDS = 5  # content words that make a question its own subject, whatever its pronouns
+# "this week", "these days", "this past year's": a time, not a reference to the conversation.
+TIME_WORDS = frozenset(
+    "week weekend weekends month year season morning afternoon evening night summer winter "
+    "spring fall autumn days decade century quarter semester monday tuesday wednesday thursday "
+    "friday saturday sunday january february march april may june july august september october "
+    "november december".split())
+TIME_LEADS = frozenset("this these".split())
+TIME_QUALIFIERS = frozenset("past coming".split())
 MAX_BORROWED = 8  # content words a follow-up borrows from the turn it refers to, at most
 MAX_WORD_CHARS = 40  # a longer "word" ("-.'-.'...a") is never borrowed
 # Words that never carry a follow-up's topic, so it never borrows them: function and question
@@ -37,7 +60,7 @@ NON_TOPIC_WORDS = frozenset(
     "a an the of in on at to for from by with about into over after before and or but so then "
     "also is are was were be been being do does did has have had will would can could should may "
     "might must shall what who whom whose which when where why how whats who's it's that's "
-    "i you we me us my your our not no yes please tell say said".split()) | PRONOUNS
+    "i you we me us my your our not no yes please tell say said many much".split()) | PRONOUNS
 # A word: word characters joined by "$€£%.'’-" ("U.S", "$5", "don't", "3.5"). The separators and
 # \w are disjoint and a match starts only where a run starts (the look-behind), so the pattern is
 # linear: the old `[\w$€£%.'’-]*\w` was retried from every character of a run of "-", "." or "'"
@@ -98,8 +121,36 @@ def is_follow_up(question: str) -> bool:
     lowered = question.lower()
     if any(re.match(rf"{re.escape(o)}\b", lowered) for o in OPENERS):
         return True
-    words = [w.lower() for w in _WORD.findall(question)]
-    return any(w in REFERRING for w in words) or _elliptical(question, words)
+    typed = _WORD.findall(question)
+    words = [w.lower() for w in typed]
+    references = _references(words)
+    if references and not _own_subject(typed, references[0]):
+        return True
+    return _elliptical(question, words)
+
+
+def _references(words: list[str]) -> list[int]:
+    """Where the (lowercased) words refer back: the referring words, less those that open a time
+    phrase ("this week", "these days", "this past year's")."""
+    return [i for i, word in enumerate(words)
+            if word in REFERRING and not (word in TIME_LEADS and _time_phrase(words[i + 1:i + 3]))]
+
+
+def _time_phrase(after: list[str]) -> bool:
+    if after and after[0] in TIME_QUALIFIERS:
+        after = after[1:]
+    return bool(after) and re.sub(r"['’]s$", "", after[0]) in TIME_WORDS
+
+
+def _own_subject(typed: list[str], reference: int) -> bool:
+    """Whether the question, its words as typed, has a subject of its own for the referring word
+    at `reference`: a name or a number, an antecedent before it, or enough content words."""
+    own = [(i, w) for i, w in enumerate(typed) if w.lower() not in NON_TOPIC_WORDS and len(w) > 1]
+    if any((i > 0 and w[:1].isupper()) or any(ch.isdigit() for ch in w) for i, w in own):
+        return True
+    clause = reference > 0 and typed[reference - 1].lower() in CLAUSE_WORDS
+    before = any(i < reference for i, _ in own)
+    return (clause and before) or len(own) >= SUBJECT_WORDS
 
 
 def _elliptical(question: str, words: list[str]) -> bool:
