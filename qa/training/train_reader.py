@@ -213,6 +213,7 @@ def candidates_of(example: Example) -> tuple[list[Candidate], list[int]]:
 
 def embed_cached(texts: list[str], embedder: Any, cache: Path) -> dict[str, np.ndarray]:
     """Embeddings of `texts`, reusing (and extending) those saved in `cache` by an earlier run."""
+    cache = cache.with_name(cache.name.removesuffix(".npz") + ".npz")  # what np.savez writes
     known: dict[str, np.ndarray] = {}
     if cache.is_file():
         saved = np.load(cache, allow_pickle=False)
