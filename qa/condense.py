@@ -9,12 +9,13 @@ of its own; or is elliptical (at most two content words of its own, none of them
 number, in five words or fewer). Its own subject: a name (a capitalised word after the first) or
 a number; or, for a pronoun that opens a clause ("when they", "because it"), a content word
 before it, its antecedent ("What do bees do when they swarm?"); or at least `SUBJECT_WORDS`
-content words in all: a question that long searches well on its own words. "This week", "this
-past year's", "these days" are time phrases, not references. So "Which new character did M&M's
-add to the lineup this week?" and "What do cartels do when they kidnap children?" stand alone,
-while "Why did they do it?", "Who ordered their deaths?" and "When did that happen?" are
-follow-ups. (Left to a model: "Which team lost its coach?" is taken for a follow-up, three content
-words and no name; "What did Biden say about it?" for a standalone question, it has a name.)
+content words in all: a question that long searches well on its own words; or, for "its" and
+"their", the thing a "Which X"/"What X" question asks about ("Which team lost its coach?"). "This
+week", "this past year's", "these days" are time phrases, not references. So "Which new character
+did M&M's add to the lineup this week?" and "What do cartels do when they kidnap children?" stand
+alone, while "Why did they do it?", "Who ordered their deaths?" and "When did that happen?" are
+follow-ups. (Left to a model: "Which song was on their album?" is taken for a standalone question,
+and so is "What did Biden say about it?", it has a name.)
 
 A follow-up borrows the content words of the turn it refers to, the previous question as it was
 searched, that it doesn't already have: at most `MAX_BORROWED` of them. Only the last two questions
@@ -42,6 +43,7 @@ ELLIPSIS_WORDS = 5
 # "What do bees do when they swarm?", "Which item should be replaced because it collects dust?".
 CLAUSE_WORDS = frozenset("when if because after before while until once whether although "
                          "since though".split())
+POSSESSIVES = frozenset("its their".split())
 SUBJECT_WORDS = 5  # content words that make a question its own subject, whatever its pronouns
 # "this week", "these days", "this past year's": a time, not a reference to the conversation.
 TIME_WORDS = frozenset(
@@ -150,7 +152,10 @@ def _own_subject(typed: list[str], reference: int) -> bool:
         return True
     clause = reference > 0 and typed[reference - 1].lower() in CLAUSE_WORDS
     before = any(i < reference for i, _ in own)
-    return (clause and before) or len(own) >= SUBJECT_WORDS
+    asked = [w.lower() for w in typed[:2]]  # "Which country ... its name": the one asked about
+    whose = (typed[reference].lower() in POSSESSIVES and len(asked) == 2
+             and asked[0] in ("which", "what") and asked[1] not in NON_TOPIC_WORDS)
+    return (clause and before) or whose or len(own) >= SUBJECT_WORDS
 
 
 def _elliptical(question: str, words: list[str]) -> bool:

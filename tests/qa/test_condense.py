@@ -123,6 +123,8 @@ CONVERSATIONS: list[tuple[list[str], str, tuple[set[str], set[str]] | None]] = [
     ([LAWSUIT], "What do honeybees do when they swarm?", ALONE),
     ([STRIKE], "Why did Apple say they would delay the launch of its headset?", ALONE),
     ([FIRE], "Which bakery chain recalled its cookies because they might contain stones?", ALONE),
+    ([STRIKE], "Which team lost its coach?", ALONE),
+    ([FIRE], "What airline changed their baggage rules?", ALONE),
     # stand alone: no reference at all
     ([FIRE], "How many eggs does a hen lay in a year?", ALONE),
     ([GLACIER], "What is the tallest building in the world?", ALONE),
@@ -147,6 +149,8 @@ CONVERSATIONS: list[tuple[list[str], str, tuple[set[str], set[str]] | None]] = [
     ([STRIKE], "What were these workers demanding?", ({"union", "carmakers"}, set())),
     ([STRIKE], "What happened to it this week?", ({"strike"}, set())),
     ([FIRE], "why?", ({"wildfire", "destroy"}, set())),
+    ([FIRE], "Which hospital were they taken to?", ({"wildfire"}, set())),
+    ([STRIKE], "Which of their demands were met?", ({"union", "carmakers"}, set())),
     # a follow-up borrows from the turn it refers to, never from the conversation before it
     ([GLACIER, MASCOT], "Why did they drop it?", ({"mascot", "candy"}, {"glacier", "Antarctic"})),
     ([GLACIER, MASCOT, "What did Nike announce this week?"], "How much did it cost?",
