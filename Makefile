@@ -37,8 +37,10 @@ $(EDITABLE): $(VENV)/.installed pyproject.toml
 
 setup: $(VENV)/.installed $(ONNX_EXPORT) $(EDITABLE)
 
+# The sample articles go into a new store only: a store that exists is served as it is.
 run: setup
-	$(PY) -m index add data/samples --store $(STORE)
+	@if [ -e "$(STORE)" ]; then echo "$(STORE) exists: serving it as it is (the sample articles are added to a new store only)"; \
+	else $(PY) -m index add data/samples --store $(STORE); fi
 	$(PY) -m ui --store $(STORE) --host $(HOST) --port $(PORT)
 
 lint: setup
